@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { APP_VERSION } from '../config/version.js';
+import { registerMigrateCommand } from './migrate.command.js';
+import { registerServeCommands } from './serve.command.js';
+
+/**
+ * `appliance`: the server and the operator console in one binary. Each domain
+ * registers its own sub-commands here.
+ */
+export function buildProgram(): Command {
+  const program = new Command('appliance')
+    .description('Officine Appliance — serveur et console d’exploitation')
+    .version(APP_VERSION)
+    .option('--env-file <path>', 'configuration file (default /etc/officine/appliance.env, or $OFFICINE_ENV_FILE)')
+    .showHelpAfterError();
+  registerServeCommands(program);
+  registerMigrateCommand(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

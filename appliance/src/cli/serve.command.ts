@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { startHttpServer } from '../http/server.js';
+import { createLogger } from '../logging/logger.js';
+import { seedDemo } from '../tenancy/demo-seed.js';
+import { fail, loadConfigOrExit, onShutdown, openRuntime, type GlobalOptions } from './bootstrap.js';
+
+/** `appliance serve` (production) and `appliance demo` (what `npm start` runs). */
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('Start the HTTP server on loopback (migrates the database first, under an advisory lock).')
+    .action(async () => {
+      const config = loadConfigOrExit(program.opts<GlobalOptions>());
+      const logger = createLogger(config.LOG_LEVEL);
+      try {
+        const rt = await openRuntime(config, logger);
+        const srv = await startHttpServer(rt.app);
+        logger.info({ url: srv.url, version: rt.app.version }, 'appliance listening');
+        onShutdown(logger, async () => {
+          await srv.close();
+          await rt.close();
+        });
+      } catch (err) {
+        fail(logger, err, 'le serveur n’a pas pu démarrer');
+      }
+    });
+
+  program
+    .command('demo')
+    .description('Demo mode (npm start): embedded PostgreSQL under ./var, demo groupement, prints the URL and the demo login.')
+    .action(async () => {
+      const config = loadConfigOrExit(program.opts<GlobalOptions>(), {
+        NODE_ENV: process.env.NODE_ENV ?? 'development',
+        OFFICINE_ENV_FILE: process.env.OFFICINE_ENV_FILE ?? '/dev/null',
+      });
+      const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+      try {
+        const rt = await openRuntime(config, logger);
+        const login = await seedDemo(rt.app.db, rt.app.secrets);
+        const srv = await startHttpServer(rt.app);
+        process.stdout.write(
+          [
+            '',
+            'Officine Appliance — démonstration prête.',
+            `  Adresse :       ${srv.url}/`,
+            `  Identifiant :   ${login.email}`,
+            `  Mot de passe :  ${login.password}   (stocké dans ${rt.app.secrets.path('demo-password')})`,
+            '  Arrêt :         Ctrl-C',
+            '',
+          ].join('\n') + '\n',
+        );
+        onShutdown(logger, async () => {
+          await srv.close();
+          await rt.close();
+          process.stdout.write('Appliance arrêtée proprement.\n');
+        });
+      } catch (err) {
+        fail(logger, err, 'la démonstration n’a pas pu démarrer');
+      }
+    });
+}

