@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
+import { registerBackupCommands } from './backup.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
 
 /**
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommands(program);
   registerMigrateCommand(program);
+  registerBackupCommands(program);
+  registerSchedulerCommand(program);
   return program;
 }
 
