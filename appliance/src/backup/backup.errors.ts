@@ -10,3 +10,9 @@ export class BackupError extends AppError {
     this.name = 'BackupError';
   }
 }
+
+/** One line for reports and logs: `code: French message` for our errors, the message otherwise. */
+export function describeError(err: unknown): string {
+  if (err instanceof AppError) return `${err.code}: ${err.userMessage}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import type { SecretStore } from '../config/secrets.js';
 import type { Logger } from '../logging/logger.js';
 import { BackupAlert, LogAlerter, type Alerter } from './backup-alerts.js';
-import { BackupError } from './backup.errors.js';
+import { BackupError, describeError } from './backup.errors.js';
 import { backupId, layout, parseBackupId, type BackupArtifact, type BackupManifest } from './backup-manifest.js';
 import { BackupRecordRepository, type TargetOutcome } from './backup-record.repository.js';
 import { backupRecipients, backupTools, libpqEnv, recipientFingerprint } from './backup-settings.js';
@@ -164,7 +164,7 @@ export class BackupService {
           if (!back.equals(signed)) throw new BackupError('backup_verify_failed', `Manifeste relu différent sur ${t.name}.`);
           r.verified = true;
         } catch (err) {
-          r.error = (err as Error).message;
+          r.error = describeError(err);
           this.uploadFailed(id, t.name, r.error);
         }
       }
@@ -180,7 +180,7 @@ export class BackupService {
         }
       }
     } catch (err) {
-      error = (err as Error).message;
+      error = describeError(err);
       this.d.logger.error({ err, backupId: id }, 'backup failed');
     }
 
@@ -226,8 +226,8 @@ export class BackupService {
       onProgress,
     );
     for (const [name, err] of sent.failures) {
-      results.get(name)!.error = err.message;
-      this.uploadFailed(id, name, err.message);
+      results.get(name)!.error = describeError(err);
+      this.uploadFailed(id, name, describeError(err));
     }
     if (sent.failures.size === live.length) throw new BackupError('backup_upload_failed', 'Aucune cible n’a accepté la sauvegarde.');
     return sent;

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { dirname, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BackupError } from '../backup.errors.js';
+import { BackupError, describeError } from '../backup.errors.js';
 import { readAll, type BackupTarget, type TargetReport } from './backup-target.js';
 
 /** True when `path` is itself a mount point (listed in /proc/self/mountinfo). */
@@ -61,7 +61,7 @@ export class DirectoryStore implements BackupTarget {
       this.assertUsable();
       return { target: this.name, ok: true, details: { path: this.root, mountPoint: this.opts.requireMount }, warnings: [] };
     } catch (err) {
-      return { target: this.name, ok: false, details: { path: this.root, error: (err as Error).message }, warnings: [] };
+      return { target: this.name, ok: false, details: { path: this.root, error: describeError(err) }, warnings: [] };
     }
   }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import SftpClient from 'ssh2-sftp-client';
-import { BackupError } from '../backup.errors.js';
+import { BackupError, describeError } from '../backup.errors.js';
 import { readAll, type BackupTarget, type TargetReport } from './backup-target.js';
 
 /** How to reach the NAS over SFTP; the host key is pinned, never learnt. */
@@ -75,7 +75,7 @@ export class SftpTarget implements BackupTarget {
       if (!(await c.exists(this.s.root))) await c.mkdir(this.s.root, true);
       return { target: this.name, ok: true, details: { host: this.s.host, port: this.s.port, hostKey: this.s.hostKeyFingerprint, path: this.s.root }, warnings: [] };
     } catch (err) {
-      return { target: this.name, ok: false, details: { host: this.s.host, error: (err as Error).message, code: (err as BackupError).code ?? 'error' }, warnings: [] };
+      return { target: this.name, ok: false, details: { host: this.s.host, error: describeError(err), code: (err as BackupError).code ?? 'error' }, warnings: [] };
     }
   }
 
