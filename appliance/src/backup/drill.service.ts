@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../logging/logger.js';
+import { describeError } from './backup.errors.js';
 import { layout } from './backup-manifest.js';
 import { RestoreService, type RestoreCheck } from './restore.service.js';
 import { signDocument, verifyDocument } from './signed-document.js';
@@ -57,7 +58,7 @@ export class DrillService {
         await prepared.cleanup();
       }
     } catch (err) {
-      error = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
+      error = describeError(err);
     }
     const report: DrillReport = {
       format: 'officine-drill/1',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +30,10 @@ export function freePort(): Promise<number> {
  * `dataDir` it starts an existing data directory instead (a restored base backup).
  */
 export async function startThrowawayPostgres(opts: { parent?: string; dataDir?: string; port?: number; flags?: string[] } = {}): Promise<ThrowawayPostgres> {
-  const dir = mkdtempSync(join(opts.parent ?? tmpdir(), 'officine-throwaway-'));
   const asRoot = process.getuid?.() === 0;
+  // As root, PostgreSQL runs as `postgres`, which must be able to traverse the parent.
+  const parent = opts.parent && (!asRoot || (statSync(opts.parent).mode & 0o001) !== 0) ? opts.parent : tmpdir();
+  const dir = mkdtempSync(join(parent, 'officine-throwaway-'));
   if (asRoot) chmodSync(dir, 0o711);
   const password = randomBytes(18).toString('base64url');
   const logs: string[] = [];
