@@ -29,7 +29,7 @@ export class BackupStatusService {
     const drillKey = this.app.config.BACKUP_DRILL_PUBLIC_KEY;
     let drill: BackupStatus['drill'] = { report: null, lastSuccess: null, source: null, trusted: !!drillKey };
     if (drillKey) {
-      const targets = this.opts.targets ?? this.app.config.BACKUP_TARGETS.map((n) => openTarget(this.app.config, n));
+      const targets = this.opts.targets ?? (await Promise.all(this.app.config.BACKUP_TARGETS.map((n) => openTarget(this.app.config, n))));
       try {
         for (const t of targets) {
           const r = await latestDrillReport(t, [drillKey]).catch(() => null);

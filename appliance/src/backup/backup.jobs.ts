@@ -12,7 +12,7 @@ export function backupJobs(app: AppContext, dbUrl: string): ScheduledJob[] {
       cron: app.config.BACKUP_CRON,
       timezone: app.config.BACKUP_TIMEZONE,
       run: async ({ app: a }) => {
-        const targets = configuredTargets(a.config).map((n) => openTarget(a.config, n));
+        const targets = await Promise.all(configuredTargets(a.config).map((n) => openTarget(a.config, n)));
         try {
           const r = await new BackupService({ ...a, dbUrl, targets }).run();
           if (r.status === 'failed') throw new Error(`backup ${r.id} failed on every target`);

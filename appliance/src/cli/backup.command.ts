@@ -30,7 +30,7 @@ export function registerBackupCommands(program: Command): void {
       const logger = createLogger(config.LOG_LEVEL);
       try {
         const rt = await openRuntime(config, logger);
-        const targets = configuredTargets(config).map((n) => openTarget(config, n));
+        const targets = await Promise.all(configuredTargets(config).map((n) => openTarget(config, n)));
         const t0 = Date.now();
         const tty = process.stderr.isTTY && !opts.json;
         try {
@@ -65,7 +65,7 @@ export function registerBackupCommands(program: Command): void {
       const logger = createLogger(config.LOG_LEVEL);
       try {
         for (const name of opts.from ? [opts.from] : configuredTargets(config)) {
-          const t = openSource(config, name);
+          const t = await openSource(config, name);
           try {
             const ids = await new RestoreService(backupTools(config), logger, []).listBackups(t);
             process.stdout.write(`${name} : ${ids.length} sauvegarde(s)\n${ids.map((i) => `  ${i}`).join('\n')}\n`);
@@ -131,7 +131,7 @@ export function registerBackupCommands(program: Command): void {
       try {
         const until = opts.until ? new Date(opts.until) : undefined;
         if (until && Number.isNaN(until.getTime())) throw new Error('--until: invalid date');
-        const source = openSource(config, opts.from);
+        const source = await openSource(config, opts.from);
         const secrets = new SecretStore(config.secretsDir);
         const svc = new RestoreService(backupTools(config), logger, trustedManifestSigners(config.BACKUP_SIGNER_PUBLIC_KEY, secrets));
         let dbUrl = opts.targetUrl;
@@ -171,7 +171,7 @@ export function registerBackupCommands(program: Command): void {
       const logger = createLogger(config.LOG_LEVEL);
       try {
         const secrets = new SecretStore(config.secretsDir);
-        const source = openSource(config, opts.from, { writable: true });
+        const source = await openSource(config, opts.from, { writable: true });
         try {
           const svc = new RestoreService(backupTools(config), logger, trustedManifestSigners(config.BACKUP_SIGNER_PUBLIC_KEY, secrets));
           const report = await new DrillService(svc, SigningKey.loadOrCreate(secrets, 'drill-signing-key.pem'), logger).run(source, resolve(opts.identity), {
@@ -196,14 +196,16 @@ export function registerBackupCommands(program: Command): void {
     .action(async (path: string, file: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
-      const targets = configuredTargets(config).flatMap((n) => {
-        try {
-          return [openTarget(config, n)];
-        } catch (err) {
-          logger.error({ err, target: n }, 'wal target unavailable');
-          return [];
-        }
-      });
+      const targets = (
+        await Promise.all(
+          configuredTargets(config).map((n) =>
+            openTarget(config, n).catch((err: unknown) => {
+              logger.error({ err, target: n }, 'wal target unavailable');
+              return null;
+            }),
+          ),
+        )
+      ).filter((x) => x !== null);
       try {
         await archiveWalSegment(backupTools(config), backupRecipients(config), targets, resolve(path), file, logger, new LogAlerter(logger));
       } catch (err) {

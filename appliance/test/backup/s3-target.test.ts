@@ -46,7 +46,7 @@ t.test('S3 target: multipart upload, read-back verification, restore, retention'
     },
   });
   writeFileSync(join(f.config.secretsDir, 's3-secret-access-key'), 'S3RVER\n', { mode: 0o600 });
-  const s3 = openTarget(f.config, 's3');
+  const s3 = await openTarget(f.config, 's3');
   t.teardown(() => s3.close());
 
   const report = await s3.check();

@@ -84,7 +84,7 @@ t.test('NAS over SFTP: pinned host key, verified upload, restore; another host k
     extraEnv: { NAS_MODE: 'sftp', NAS_SFTP_HOST: '127.0.0.1', NAS_SFTP_PORT: String(portA), NAS_SFTP_USER: user, NAS_SFTP_HOST_KEY: fpA, NAS_SFTP_PATH: nasRoot, NAS_SFTP_KEY_FILE: join(dir, 'client') },
   });
   execFileSync('chmod', ['600', join(dir, 'client')]);
-  const nas = openTarget(f.config, 'nas');
+  const nas = await openTarget(f.config, 'nas');
   t.teardown(() => nas.close());
   t.ok(nas instanceof SftpTarget, 'NAS_MODE=sftp gives the SFTP target');
   const before = await fingerprint(f.db.url);

@@ -6,14 +6,16 @@ import { BackupError } from '../backup.errors.js';
 import { secretPath } from '../backup-settings.js';
 import type { BackupTarget } from './backup-target.js';
 import { DirectoryStore } from './directory-store.js';
-import { S3Target } from './s3.target.js';
-import { SftpTarget } from './sftp.target.js';
 
-/** Builds one configured target by name (`s3` or `nas`); refuses an incomplete configuration. */
-export function openTarget(config: Config, name: string): BackupTarget {
+/**
+ * Builds one configured target by name (`s3` or `nas`); refuses an incomplete
+ * configuration. The S3 and SSH libraries load only when their target is used.
+ */
+export async function openTarget(config: Config, name: string): Promise<BackupTarget> {
   if (name === 's3') {
     const missing = [!config.S3_BUCKET && 'S3_BUCKET', !config.S3_ACCESS_KEY_ID && 'S3_ACCESS_KEY_ID'].filter(Boolean);
     if (missing.length) throw new BackupError('target_not_configured', `Cible S3 incomplète : ${missing.join(', ')} manquant(s).`);
+    const { S3Target } = await import('./s3.target.js');
     return new S3Target({
       endpoint: config.S3_ENDPOINT,
       region: config.S3_REGION,
@@ -32,6 +34,7 @@ export function openTarget(config: Config, name: string): BackupTarget {
     }
     const missing = [!config.NAS_SFTP_HOST && 'NAS_SFTP_HOST', !config.NAS_SFTP_HOST_KEY && 'NAS_SFTP_HOST_KEY'].filter(Boolean);
     if (missing.length) throw new BackupError('target_not_configured', `Cible NAS incomplète : ${missing.join(', ')} manquant(s).`);
+    const { SftpTarget } = await import('./sftp.target.js');
     return new SftpTarget({
       host: config.NAS_SFTP_HOST!,
       port: config.NAS_SFTP_PORT,
@@ -57,7 +60,7 @@ export function configuredTargets(config: Config): string[] {
  * like a target (a copy of the NAS folder, a USB disk), read-only unless `writable`
  * (the drill publishes its report there).
  */
-export function openSource(config: Config, from: string, opts: { writable?: boolean } = {}): BackupTarget {
+export async function openSource(config: Config, from: string, opts: { writable?: boolean } = {}): Promise<BackupTarget> {
   if (from === 's3' || from === 'nas') return openTarget(config, from);
   if (!existsSync(from) || !statSync(from).isDirectory()) {
     throw new BackupError('source_not_found', `Source introuvable : ${from} (s3, nas, ou un dossier contenant backups/).`);
