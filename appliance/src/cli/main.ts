@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
+import { registerCatalogueCommand } from '../catalogue/catalogue.command.js';
+import { registerIngestCommand } from '../ingest/ingest.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerServeCommands } from './serve.command.js';
 
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommands(program);
   registerMigrateCommand(program);
+  registerCatalogueCommand(program);
+  registerIngestCommand(program);
   return program;
 }
 
