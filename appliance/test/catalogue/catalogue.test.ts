@@ -1,14 +1,13 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { parseBdpmDirectory, parseBdpmPrice, parseRate } from '../../src/catalogue/bdpm.parser.js';
 import { CatalogueService } from '../../src/catalogue/catalogue.service.js';
 import { cip13FromCip7, cip7FromCip13, isValidCip7, isValidEan13, productCodeKind } from '../../src/catalogue/product-code.js';
 import { tempDir } from '../helpers/app.js';
+import { BDPM_DIR } from '../helpers/bdpm.js';
 import { createTestDataSource } from '../helpers/db.js';
 
-/** The real BDPM extract shipped beside the repository (../shared/data/bdpm). */
-export const BDPM_DIR = process.env.OFFICINE_BDPM_DIR ?? resolve(import.meta.dirname, '../../../../../shared/data/bdpm');
 
 t.test('product codes: EAN-13 check digit, kinds, CIP7 key', async (t) => {
   t.equal(productCodeKind('3400949497294'), 'cip13');
