@@ -5,6 +5,8 @@ import { registerCatalogueCommand } from '../catalogue/catalogue.command.js';
 import { registerIngestCommand } from '../ingest/ingest.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerServeCommands } from './serve.command.js';
+import { registerUsersCommand } from './users.command.js';
+import { registerAuditCommand } from './audit.command.js';
 
 /**
  * `appliance`: the server and the operator console in one binary. Each domain
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommands(program);
   registerMigrateCommand(program);
+  registerUsersCommand(program);
+  registerAuditCommand(program);
   registerCatalogueCommand(program);
   registerIngestCommand(program);
   return program;
