@@ -1,52 +1,19 @@
 import type { Router } from '@koa/router';
-import type { ParameterizedContext } from 'koa';
 import { z } from 'zod';
+import { audit } from '../audit/audit.service.js';
 import type { AppContext } from '../http/app-context.js';
-import { AppError, ValidationError } from '../http/errors.js';
+import { ValidationError } from '../http/errors.js';
+import { currentTenant, currentUser, defineRoute, requestActor, type ApiContext } from '../http/route.js';
+import { TenantAccessRepository } from '../tenancy/tenant-access.repository.js';
 import { EXPORT_VIEWS, type ExportView } from './analytics.exports.js';
 import { AnalyticsService, type KpiReport, type Kpis } from './analytics.service.js';
 import { BenchmarkService } from './benchmark.service.js';
 import { toCsv, toJsonExport } from './export.presenter.js';
 import { trailingMonths, type Period } from './period.js';
 
-/** Permissions as the identity policy names them (auth/policy.ts on the identity branch). */
-export type AnalyticsPermission = 'pharmacy.aggregates' | 'pharmacy.read' | 'pharmacy.admin' | 'group.read';
-
-/** Who is asking, as resolved by the authentication and tenant layer. */
-export interface AnalyticsAccess {
-  /** The pharmacy of a tenant route, authorised for the route's permission. */
-  pharmacyId?: string;
-  /** For group routes: the viewer's groupement and the pharmacies it holds the detail permission on. */
-  groupementId?: string;
-  detailPharmacyIds?: ReadonlySet<string>;
-}
-
-/**
- * Resolves (and authorises) the caller for a route. Until the identity framework is
- * merged, the default refuses everything: no analytics data leaves without a session.
- */
-export type AccessResolver = (ctx: ParameterizedContext, route: { permission: AnalyticsPermission; tenant: boolean }) => Promise<AnalyticsAccess>;
-
-const refuseAll: AccessResolver = async () => {
-  throw new AppError(401, 'unauthenticated', 'Authentification requise.');
-};
-
 const day = z.iso.date();
 const periodQuery = z.object({ from: day.optional(), to: day.optional(), format: z.enum(['json', 'csv']).optional() });
 const pharmacyParams = z.object({ pharmacyId: z.uuid() });
-
-/** One declared analytics route (the same fields the identity framework's defineRoute takes). */
-export interface AnalyticsRoute {
-  method: 'GET' | 'PUT';
-  path: string;
-  permission: AnalyticsPermission;
-  tenant: boolean;
-  summary: string;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
-  handler(ctx: ParameterizedContext, input: { access: AnalyticsAccess; params: any; query: any; body: any }): Promise<unknown>;
-}
 
 function periodOf(q: { from?: string; to?: string }, now: Date): Period {
   if (!q.from !== !q.to) throw new ValidationError([{ path: 'query.from', message: 'début et fin de période vont ensemble' }]);
@@ -54,9 +21,11 @@ function periodOf(q: { from?: string; to?: string }, now: Date): Period {
 }
 
 /** Sends a table view as JSON (default) or as a CSV download for Excel. */
-function table(ctx: ParameterizedContext, view: ExportView, format: 'json' | 'csv' | undefined, period: Period, rows: Record<string, unknown>[]) {
+async function table(app: AppContext, ctx: ApiContext, view: ExportView, format: 'json' | 'csv' | undefined, period: Period, rows: Record<string, unknown>[]) {
   const columns = EXPORT_VIEWS[view];
   if (format === 'csv') {
+    // A file leaving the appliance: who exported what, for which pharmacy and period.
+    await audit.record(app.db, { ...requestActor(ctx), action: 'analytics.exported', targetType: 'export', targetId: view, details: { ...period, rows: rows.length } });
     ctx.type = 'text/csv; charset=utf-8';
     ctx.set('Content-Disposition', `attachment; filename="${view}-${period.from}_${period.to}.csv"`);
     ctx.body = toCsv(columns, rows);
@@ -92,121 +61,111 @@ function kpiRows(r: KpiReport): Record<string, unknown>[] {
   }));
 }
 
-/** The analytics API, as declarations (tenant routes take the pharmacy from the resolved tenant only). */
-export function analyticsRoutes(app: AppContext): AnalyticsRoute[] {
+/**
+ * The analytics API. Tenant routes read the pharmacy from the resolved tenant
+ * (never from the query); aggregates need `pharmacy.aggregates`, detail views and
+ * exports `pharmacy.read`; the groupement view is `group.read`.
+ */
+export function registerAnalyticsRoutes(router: Router, app: AppContext): void {
   const svc = new AnalyticsService(app.db);
   const bench = new BenchmarkService(app.db);
   const base = '/api/pharmacies/:pharmacyId/analytics';
   const now = () => app.clock.now();
-  const tenantRoute = (path: string, permission: AnalyticsPermission, summary: string, query: z.ZodType, handler: AnalyticsRoute['handler']): AnalyticsRoute => ({
-    method: 'GET', path: `${base}/${path}`, permission, tenant: true, summary, params: pharmacyParams, query, handler,
+  const pid = (ctx: ApiContext) => currentTenant(ctx).pharmacyId;
+
+  defineRoute(router, app, {
+    method: 'GET', path: `${base}/dashboard`, permission: 'pharmacy.aggregates', tenant: true, params: pharmacyParams, query: periodQuery,
+    summary: 'Tableau de bord : KPI, comparaisons, série mensuelle, stock',
+    handler: (ctx, { query }) => svc.dashboard(pid(ctx), periodOf(query, now())),
   });
-  return [
-    tenantRoute('dashboard', 'pharmacy.aggregates', 'Tableau de bord : KPI, comparaisons, série mensuelle, stock', periodQuery, async (_ctx, { access, query }) =>
-      svc.dashboard(access.pharmacyId!, periodOf(query, now())),
-    ),
-    tenantRoute('kpis', 'pharmacy.aggregates', 'KPI de la période, période précédente et N-1', periodQuery, async (ctx, { access, query }) => {
+  defineRoute(router, app, {
+    method: 'GET', path: `${base}/kpis`, permission: 'pharmacy.aggregates', tenant: true, params: pharmacyParams, query: periodQuery,
+    summary: 'KPI de la période, période précédente et N-1',
+    handler: async (ctx, { query }) => {
       const period = periodOf(query, now());
-      const r = await svc.kpis(access.pharmacyId!, period);
-      return query.format === 'csv' ? table(ctx, 'kpis', 'csv', period, kpiRows(r)) : r;
-    }),
-    tenantRoute('monthly', 'pharmacy.aggregates', 'Série mensuelle', periodQuery, async (ctx, { access, query }) => {
-      const period = periodOf(query, now());
-      return table(ctx, 'monthly', query.format, period, await svc.monthly(access.pharmacyId!, period));
-    }),
-    tenantRoute(
-      'products',
-      'pharmacy.read',
-      'Produits : top et flop par marge ou CA',
-      periodQuery.extend({
-        by: z.enum(['margin', 'revenue']).default('margin'),
-        order: z.enum(['top', 'flop']).default('top'),
-        limit: z.coerce.number().int().min(1).max(1000).default(50),
-      }),
-      async (ctx, { access, query }) => {
-        const period = periodOf(query, now());
-        return table(ctx, 'products', query.format, period, await svc.products(access.pharmacyId!, period, query));
-      },
-    ),
-    tenantRoute('purchases', 'pharmacy.read', 'Achats par fournisseur, remises effectives, plafonds', periodQuery, async (ctx, { access, query }) => {
-      const period = periodOf(query, now());
-      return table(ctx, 'purchases', query.format, period, await svc.purchasesBySupplier(access.pharmacyId!, period));
-    }),
-    tenantRoute('stock', 'pharmacy.read', 'Valeur du stock, rotation, stock dormant', periodQuery, async (_ctx, { access, query }) =>
-      svc.stock(access.pharmacyId!, periodOf(query, now())),
-    ),
-    tenantRoute(
-      'dormant',
-      'pharmacy.read',
-      'Stock dormant (aucune vente depuis N mois)',
-      periodQuery.extend({ months: z.coerce.number().int().min(1).max(36).default(6) }),
-      async (ctx, { access, query }) => {
-        const period = periodOf(query, now());
-        return table(ctx, 'dormant', query.format, period, await svc.dormant(access.pharmacyId!, period, query.months));
-      },
-    ),
-    tenantRoute('anomalies', 'pharmacy.read', 'Ventes à perte, médicaments remboursables hors prix BDPM', periodQuery, async (ctx, { access, query }) => {
-      const period = periodOf(query, now());
-      return table(ctx, 'anomalies', query.format, period, await svc.anomalies(access.pharmacyId!, period));
-    }),
-    tenantRoute('benchmark', 'pharmacy.aggregates', 'Comparatif du groupement : médiane, quartiles, rang', periodQuery, async (ctx, { access, query }) => {
-      const period = periodOf(query, now());
-      const r = await bench.forPharmacy(access.pharmacyId!, period);
-      return query.format === 'csv' ? table(ctx, 'benchmark', 'csv', period, r.kpis as unknown as Record<string, unknown>[]) : r;
-    }),
-    {
-      method: 'PUT',
-      path: `${base}/benchmark-consent`,
-      permission: 'pharmacy.admin',
-      tenant: true,
-      summary: 'Participation au comparatif du groupement (accord ou retrait)',
-      params: pharmacyParams,
-      body: z.strictObject({ granted: z.boolean() }),
-      handler: async (_ctx, { access, body }) => {
-        await svc.setBenchmarkConsent(access.pharmacyId!, body.granted);
-        return { granted: body.granted };
-      },
+      const r = await svc.kpis(pid(ctx), period);
+      return query.format === 'csv' ? table(app, ctx, 'kpis', 'csv', period, kpiRows(r)) : r;
     },
-    {
-      method: 'GET',
-      path: '/api/groupement/analytics/benchmark',
-      permission: 'group.read',
-      tenant: false,
-      summary: 'Comparatif du groupement (agrégats ; identités selon les droits de détail)',
-      query: periodQuery,
-      handler: async (ctx, { access, query }) => {
-        const period = periodOf(query, now());
-        const r = await bench.forGroupement(access.groupementId!, period, { revealPharmacyIds: access.detailPharmacyIds ?? new Set() });
-        return query.format === 'csv' ? table(ctx, 'benchmark', 'csv', period, r.kpis as unknown as Record<string, unknown>[]) : r;
-      },
+  });
+  defineRoute(router, app, {
+    method: 'GET', path: `${base}/monthly`, permission: 'pharmacy.aggregates', tenant: true, params: pharmacyParams, query: periodQuery,
+    summary: 'Série mensuelle',
+    handler: async (ctx, { query }) => {
+      const period = periodOf(query, now());
+      return table(app, ctx, 'monthly', query.format, period, await svc.monthly(pid(ctx), period));
     },
-  ];
-}
-
-function parse(schema: z.ZodType | undefined, value: unknown, where: string): unknown {
-  if (!schema) return undefined;
-  const r = schema.safeParse(value);
-  if (!r.success) throw new ValidationError(r.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message })));
-  return r.data;
-}
-
-/**
- * Mounts the analytics routes. Interim adapter until the identity framework's
- * defineRoute lands: access is resolved first (refused by default), then input is
- * validated, then the handler runs; a returned value is the JSON body.
- */
-export function registerAnalyticsRoutes(router: Router, app: AppContext, resolveAccess: AccessResolver = refuseAll): void {
-  for (const route of analyticsRoutes(app)) {
-    const method = route.method === 'GET' ? 'get' : 'put';
-    router[method](route.path, async (ctx) => {
-      const access = await resolveAccess(ctx, { permission: route.permission, tenant: route.tenant });
-      const params = parse(route.params, ctx.params, 'params') as { pharmacyId?: string } | undefined;
-      if (route.tenant && access.pharmacyId !== params?.pharmacyId) throw new AppError(403, 'forbidden', 'Accès refusé.', 'tenant mismatch');
-      const query = parse(route.query, ctx.query, 'query');
-      const body = parse(route.body, ctx.request.body, 'body');
-      const out = await route.handler(ctx, { access, params, query, body });
-      ctx.set('Cache-Control', 'no-store');
-      if (out !== undefined) ctx.body = out;
-    });
-  }
+  });
+  defineRoute(router, app, {
+    method: 'GET', path: `${base}/products`, permission: 'pharmacy.read', tenant: true, params: pharmacyParams,
+    query: periodQuery.extend({
+      by: z.enum(['margin', 'revenue']).default('margin'),
+      order: z.enum(['top', 'flop']).default('top'),
+      limit: z.coerce.number().int().min(1).max(1000).default(50),
+    }),
+    summary: 'Produits : top et flop par marge ou CA',
+    handler: async (ctx, { query }) => {
+      const period = periodOf(query, now());
+      return table(app, ctx, 'products', query.format, period, await svc.products(pid(ctx), period, query));
+    },
+  });
+  defineRoute(router, app, {
+    method: 'GET', path: `${base}/purchases`, permission: 'pharmacy.read', tenant: true, params: pharmacyParams, query: periodQuery,
+    summary: 'Achats par fournisseur, remises effectives, plafonds',
+    handler: async (ctx, { query }) => {
+      const period = periodOf(query, now());
+      return table(app, ctx, 'purchases', query.format, period, await svc.purchasesBySupplier(pid(ctx), period));
+    },
+  });
+  defineRoute(router, app, {
+    method: 'GET', path: `${base}/stock`, permission: 'pharmacy.read', tenant: true, params: pharmacyParams, query: periodQuery,
+    summary: 'Valeur du stock, rotation, stock dormant',
+    handler: (ctx, { query }) => svc.stock(pid(ctx), periodOf(query, now())),
+  });
+  defineRoute(router, app, {
+    method: 'GET', path: `${base}/dormant`, permission: 'pharmacy.read', tenant: true, params: pharmacyParams,
+    query: periodQuery.extend({ months: z.coerce.number().int().min(1).max(36).default(6) }),
+    summary: 'Stock dormant (aucune vente depuis N mois)',
+    handler: async (ctx, { query }) => {
+      const period = periodOf(query, now());
+      return table(app, ctx, 'dormant', query.format, period, await svc.dormant(pid(ctx), period, query.months));
+    },
+  });
+  defineRoute(router, app, {
+    method: 'GET', path: `${base}/anomalies`, permission: 'pharmacy.read', tenant: true, params: pharmacyParams, query: periodQuery,
+    summary: 'Ventes à perte, médicaments remboursables hors prix BDPM',
+    handler: async (ctx, { query }) => {
+      const period = periodOf(query, now());
+      return table(app, ctx, 'anomalies', query.format, period, await svc.anomalies(pid(ctx), period));
+    },
+  });
+  defineRoute(router, app, {
+    method: 'GET', path: `${base}/benchmark`, permission: 'pharmacy.aggregates', tenant: true, params: pharmacyParams, query: periodQuery,
+    summary: 'Comparatif du groupement : médiane, quartiles, rang (sans identité des autres pharmacies)',
+    handler: async (ctx, { query }) => {
+      const period = periodOf(query, now());
+      const r = await bench.forPharmacy(pid(ctx), period);
+      return query.format === 'csv' ? table(app, ctx, 'benchmark', 'csv', period, r.kpis as unknown as Record<string, unknown>[]) : r;
+    },
+  });
+  defineRoute(router, app, {
+    method: 'PUT', path: `${base}/benchmark-consent`, permission: 'pharmacy.admin', tenant: true, params: pharmacyParams,
+    body: z.strictObject({ granted: z.boolean() }),
+    summary: 'Participation au comparatif du groupement (accord ou retrait)',
+    handler: async (ctx, { body }) => {
+      await svc.setBenchmarkConsent(pid(ctx), body.granted);
+      await audit.record(app.db, { ...requestActor(ctx), action: 'analytics.benchmark_consent', targetType: 'pharmacy', targetId: pid(ctx), details: { granted: body.granted } });
+      return { granted: body.granted };
+    },
+  });
+  defineRoute(router, app, {
+    method: 'GET', path: '/api/groupement/analytics/benchmark', permission: 'group.read', tenant: false, query: periodQuery,
+    summary: 'Comparatif du groupement : agrégats ; identités seulement pour les pharmacies qui ont accordé le détail',
+    handler: async (ctx, { query }) => {
+      const user = currentUser(ctx);
+      const period = periodOf(query, now());
+      const detail = new Set(await new TenantAccessRepository(app.db.manager).grantedPharmacyIds(user.id, ['details']));
+      const r = await bench.forGroupement(user.groupementId!, period, { revealPharmacyIds: detail });
+      return query.format === 'csv' ? table(app, ctx, 'benchmark', 'csv', period, r.kpis as unknown as Record<string, unknown>[]) : r;
+    },
+  });
 }

@@ -25,6 +25,8 @@ export interface BenchmarkLine {
 /** The benchmark answer; `pharmacies` lists only those the viewer holds the detail permission on. */
 export interface BenchmarkReport {
   period: Period;
+  /** Pharmacy view: whether the pharmacy takes part (only participants see the others' aggregates). */
+  granted?: boolean;
   peers: number;
   insufficient: boolean;
   kpis: BenchmarkLine[];
@@ -56,10 +58,9 @@ export class BenchmarkService {
   async forPharmacy(pharmacyId: string, period: Period): Promise<BenchmarkReport> {
     const ph = await this.repo.pharmacy(pharmacyId);
     if (!ph) throw new AppError(404, 'pharmacy_not_found', 'Pharmacie inconnue.');
-    if (!ph.consent) {
-      throw new AppError(403, 'benchmark_not_granted', 'Votre pharmacie ne participe pas au comparatif du groupement.', 'no benchmark consent');
-    }
-    return this.compute(ph.groupementId, period, { viewerPharmacyId: pharmacyId, revealPharmacyIds: new Set() });
+    // Not participating: nothing about the others, and the UI offers to join.
+    if (!ph.consent) return { period: checkPeriod(period), granted: false, peers: 0, insufficient: true, kpis: [] };
+    return { ...(await this.compute(ph.groupementId, period, { viewerPharmacyId: pharmacyId, revealPharmacyIds: new Set() })), granted: true };
   }
 
   /**

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { registerAnalyticsRoutes } from '../../src/analytics/analytics.routes.js';
 import { AnalyticsService } from '../../src/analytics/analytics.service.js';
 import { startTestApp } from '../helpers/app.js';
+import { createUser, sessionFor } from '../helpers/auth.js';
 import { TEST_PRODUCTS as P } from '../helpers/pharmacy-factory.js';
 import { seedFixturePharmacy } from '../helpers/fixture-pharmacy.js';
 
@@ -24,7 +24,7 @@ import { seedFixturePharmacy } from '../helpers/fixture-pharmacy.js';
 const PERIOD = { from: '2026-03-01', to: '2026-03-31' };
 
 t.test('hand-computed pharmacy equals the service to the cent', async (t) => {
-  const app = await startTestApp(t);
+  const app = await startTestApp(t, { RATE_LIMIT_READS_PER_MIN: '100000' });
   const ds = app.app.db;
   const ph = await seedFixturePharmacy(ds);
   const svc = new AnalyticsService(ds);
@@ -73,11 +73,10 @@ t.test('hand-computed pharmacy equals the service to the cent', async (t) => {
   t.match(anomalies[0], { unitPriceTtcCents: 650, bdpmPriceTtcCents: 600 });
   t.match(anomalies[1], { unitPriceHtCents: 227, unitCostHtCents: 300 });
 
-  // The same figures through the HTTP API (a resolver standing in for the identity layer).
-  const api = await startTestApp(t, {}, {
-    extraRoutes: [(r, a) => registerAnalyticsRoutes(r, { ...a, db: ds }, async (ctx) => ({ pharmacyId: ctx.get('x-test-pharmacy') }))],
-  });
-  const get = (path: string) => api.request(path, { headers: { 'x-test-pharmacy': ph } });
+  // The same figures through the HTTP API, as the pharmacy's staff.
+  const staff = await createUser(app.app, { role: 'user', pharmacyId: ph });
+  const { headers } = await sessionFor(app.app, staff.id);
+  const get = (path: string) => app.request(path, { headers });
   const dash = await get(`/api/pharmacies/${ph}/analytics/dashboard?from=2026-03-01&to=2026-03-31`);
   t.equal(dash.status, 200);
   const body = (await dash.json()) as { current: Record<string, unknown>; monthly: unknown[]; stock: unknown };
@@ -103,13 +102,15 @@ t.test('hand-computed pharmacy equals the service to the cent', async (t) => {
   const kcsv = await (await get(`/api/pharmacies/${ph}/analytics/kpis?from=2026-03-01&to=2026-03-31&format=csv`)).text();
   t.match(kcsv, /Taux de marque;%;40,01;30,49;40,00/);
 
-  // Tenant scoping: another pharmacy id in the path than the resolved tenant is refused.
-  const other = await api.request(`/api/pharmacies/00000000-0000-4000-8000-000000000000/analytics/kpis`, { headers: { 'x-test-pharmacy': ph } });
-  t.equal(other.status, 403);
+  const [exported] = (await ds.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'analytics.exported' AND pharmacy_id = $1`, [ph])) as { n: number }[];
+  t.equal(exported!.n, 2, 'each CSV export is audited');
+
+  // Tenant scoping: a pharmacy's staff never reads another pharmacy's analytics.
+  const otherPh = await seedFixturePharmacy(ds);
+  const foreign = await app.request(`/api/pharmacies/${otherPh}/analytics/kpis`, { headers });
+  t.equal(foreign.status, 403);
   const bad = await get(`/api/pharmacies/${ph}/analytics/kpis?from=2026-03-31&to=2026-03-01`);
   t.equal(bad.status, 422);
-  // With the default resolver (no identity layer yet), the routes refuse everyone.
-  const closed = await startTestApp(t, {}, { extraRoutes: [(r, a) => registerAnalyticsRoutes(r, { ...a, db: ds })] });
-  const anon = await closed.request(`/api/pharmacies/${ph}/analytics/dashboard`, { headers: { 'x-test-pharmacy': ph } });
+  const anon = await app.request(`/api/pharmacies/${ph}/analytics/dashboard`);
   t.equal(anon.status, 401);
 });

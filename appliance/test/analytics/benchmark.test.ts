@@ -48,7 +48,8 @@ t.test('groupement benchmark: consenting pharmacies only, ranks, identities only
   t.equal((await bench.forPharmacy(c, PERIOD)).kpis.find((k) => k.kpi === 'caHtCents')!.rank, 1);
   t.notOk('pharmacies' in r, 'a pharmacy never sees the others’ identities');
   t.notMatch(JSON.stringify(r), /Pharmacie B|Pharmacie C|999999/, 'nor their names or values');
-  await t.rejects(bench.forPharmacy(outsider, PERIOD), { code: 'benchmark_not_granted' });
+  const notIn = await bench.forPharmacy(outsider, PERIOD);
+  t.same({ granted: notIn.granted, kpis: notIn.kpis, peers: notIn.peers }, { granted: false, kpis: [], peers: 0 }, 'a non-participant sees nothing of the others');
 
   const agg = await bench.forGroupement(g, PERIOD, { revealPharmacyIds: new Set() });
   t.equal(agg.peers, 3);
