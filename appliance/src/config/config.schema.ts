@@ -54,6 +54,12 @@ export const configSchema = z.object({
   /** File (0600) holding the SMTP password; never the password itself in the environment. */
   SMTP_PASSWORD_FILE: z.string().min(1).optional(),
   MAIL_FROM: z.string().min(3).default('Officine Appliance <no-reply@officine.invalid>'),
+
+  // Pharmacy data. BDPM_DIR: the public drug database files the demo imports (default: ../shared/data/bdpm
+  // beside the install); DEMO_*: the size of the synthetic history `appliance demo` seeds for its pharmacies.
+  BDPM_DIR: z.string().min(1).optional(),
+  DEMO_MONTHS: z.coerce.number().int().min(0).max(36).default(12),
+  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(120),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
