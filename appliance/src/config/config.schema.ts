@@ -104,6 +104,12 @@ export const configSchema = z.object({
   /** Private key file (0600) for SFTP, relative to SECRETS_DIR unless absolute. */
   NAS_SFTP_KEY_FILE: z.string().min(1).default('nas-sftp-key'),
   NAS_SFTP_PATH: z.string().min(1).default('officine'),
+
+  // Pharmacy data. BDPM_DIR: the public drug database files the demo imports (default: ../shared/data/bdpm
+  // beside the install); DEMO_*: the size of the synthetic history `appliance demo` seeds for its pharmacies.
+  BDPM_DIR: z.string().min(1).optional(),
+  DEMO_MONTHS: z.coerce.number().int().min(0).max(36).default(12),
+  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(120),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
