@@ -1,0 +1,76 @@
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { unlinkDurable, writeFileDurable } from './durable-fs.js';
+
+/** One spooled message: compressed payload waiting for the server's acknowledgement. */
+export interface SpoolEntry {
+  seq: number;
+  batchId: string;
+  file: string;
+}
+
+const NAME_RE = /^([0-9]{12})\.([0-9a-f]{32})\.gz$/;
+
+/**
+ * The on-disk spool: each message the agent must deliver, compressed, fsync'd
+ * before the source cursor moves past it, and deleted only once the server has
+ * acknowledged its batch id. A crash or an outage therefore loses nothing.
+ */
+export class Spool {
+  private seq = 0;
+  private readonly ids = new Set<string>();
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const e of this.list()) {
+      this.seq = Math.max(this.seq, e.seq);
+      this.ids.add(e.batchId);
+    }
+  }
+
+  /** Entries in the order they were spooled. */
+  list(): SpoolEntry[] {
+    const out: SpoolEntry[] = [];
+    for (const f of readdirSync(this.dir)) {
+      const m = NAME_RE.exec(f);
+      if (m) out.push({ seq: Number(m[1]), batchId: m[2]!, file: join(this.dir, f) });
+    }
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  has(batchId: string): boolean {
+    return this.ids.has(batchId);
+  }
+
+  /** Durably adds a compressed payload under its batch id (no-op if already spooled). */
+  put(batchId: string, compressed: Buffer): void {
+    if (this.ids.has(batchId)) return;
+    this.seq++;
+    writeFileDurable(join(this.dir, `${String(this.seq).padStart(12, '0')}.${batchId}.gz`), compressed);
+    this.ids.add(batchId);
+  }
+
+  read(e: SpoolEntry): Buffer {
+    return readFileSync(e.file);
+  }
+
+  /** Removes an acknowledged entry. */
+  remove(e: SpoolEntry): void {
+    unlinkDurable(e.file);
+    this.ids.delete(e.batchId);
+  }
+
+  /** Number of entries and bytes on disk (for `status` and the spool limit). */
+  size(): { entries: number; bytes: number } {
+    let bytes = 0;
+    const list = this.list();
+    for (const e of list) {
+      try {
+        bytes += statSync(e.file).size;
+      } catch {
+        /* removed meanwhile */
+      }
+    }
+    return { entries: list.length, bytes };
+  }
+}
