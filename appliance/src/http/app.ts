@@ -8,12 +8,19 @@ import { securityHeaders } from './security-headers.middleware.js';
 import { staticUi } from './static.middleware.js';
 import { registerHealthRoutes } from '../ops/health.routes.js';
 import { registerSecurityTxtRoutes } from '../ops/security-txt.routes.js';
+import { registerAgentChannelRoutes } from '../agent-channel/agent-channel.routes.js';
+import { registerAgentAdminRoutes } from '../agent-channel/agent-admin.routes.js';
 
 /** A module's contribution to the HTTP API. */
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
 
 /** Every module's routes, in one list: adding a module means adding it here. */
-export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes];
+export const routeRegistrars: RouteRegistrar[] = [
+  registerHealthRoutes,
+  registerSecurityTxtRoutes,
+  registerAgentChannelRoutes,
+  registerAgentAdminRoutes,
+];
 
 /** Options for tests and tools: another UI directory, extra routes. */
 export interface AppOptions {
