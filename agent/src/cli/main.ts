@@ -8,6 +8,7 @@ import { AgentSetupError, AgentStore, DEFAULT_AGENT_DIR, type AgentConfig } from
 import { formatSummary, runPreview } from '../sync/preview.js';
 import { AgentRevokedError, SyncRunner } from '../sync/sync-runner.js';
 import { writeFileDurable } from '../store/durable-fs.js';
+import { writeReferenceCsv, writeReferenceSqlite } from '../reference/reference-lgo.js';
 
 /**
  * `officine-agent`: runs next to the pharmacy's LGO and sends commercial data only.
@@ -165,6 +166,22 @@ program
           `Dernière erreur :     ${state.lastError ?? '—'}`,
         ].join('\n') + '\n',
       );
+    }),
+  );
+
+program
+  .command('reference-lgo')
+  .description('Demo and tests: write the documented reference LGO (SQLite file or CSV folder).')
+  .option('--sqlite <file>', 'SQLite file to create')
+  .option('--csv <dir>', 'CSV folder to create')
+  .option('--lines <n>', 'sale lines', '10000')
+  .option('--bdpm <dir>', 'BDPM extract for real products (CIS_bdpm.txt, CIS_CIP_bdpm.txt)')
+  .action((o: { sqlite?: string; csv?: string; lines: string; bdpm?: string }) =>
+    guarded(async () => {
+      if (!o.sqlite === !o.csv) throw new AgentSetupError('Indiquez --sqlite ou --csv.');
+      const opts = { saleLines: Number(o.lines), bdpmDir: o.bdpm };
+      const counts = o.sqlite ? await writeReferenceSqlite(resolve(o.sqlite), opts) : await writeReferenceCsv(resolve(o.csv!), opts);
+      process.stdout.write(`LGO de référence écrit : ${Object.entries(counts).map(([t, n]) => `${t}=${n}`).join(', ')}\n`);
     }),
   );
 

@@ -74,12 +74,12 @@ const profileSchema = z.strictObject({
 });
 
 function checkIdentifier(what: string, name: string): void {
-  if (!IDENT_RE.test(name)) {
-    throw new ProfileError('profile_identifier_invalid', `${what} « ${name} » : nom invalide (lettres, chiffres et _ seulement, sans chemin).`);
-  }
   const word = deniedWord(name);
   if (word) {
     throw new ProfileError('profile_name_denied', `${what} « ${name} » refusé : le nom évoque des données patient, prescripteur ou assurance (« ${word} »).`);
+  }
+  if (!IDENT_RE.test(name)) {
+    throw new ProfileError('profile_identifier_invalid', `${what} « ${name} » : nom invalide (lettres, chiffres et _ seulement, sans chemin).`);
   }
 }
 
