@@ -26,7 +26,12 @@ function within(root: string, p: string): boolean {
 export function resolveUnderRoots(path: string, roots: readonly string[]): string {
   const abs = resolve(path);
   for (const r of roots) {
-    const root = realpathSync(resolve(r));
+    let root: string;
+    try {
+      root = realpathSync(resolve(r));
+    } catch {
+      continue; // a configured folder that does not exist grants nothing
+    }
     const lexical = resolve(r);
     const base = within(lexical, abs) ? lexical : within(root, abs) ? root : undefined;
     if (!base) continue;
