@@ -27,6 +27,9 @@ export class TransportError extends Error {
   }
 }
 
+/** Counters reserved per durable state write. */
+const COUNTER_BLOCK = 1000;
+
 /** True for URLs the agent may speak to: https, or http on loopback (tests, demo). */
 export function serverUrlAllowed(url: string): boolean {
   const u = new URL(url);
@@ -43,6 +46,8 @@ export function serverUrlAllowed(url: string): boolean {
  */
 export class ChannelClient {
   private readonly keys: EpochKeys;
+  /** Last counter used; `state.counter` on disk is a ceiling reserved ahead (see sendOnce). */
+  private counter: number;
 
   constructor(
     private readonly store: AgentStore,
@@ -53,6 +58,8 @@ export class ChannelClient {
     if (!config.agentId || !config.serverPublicKey || !config.server) throw new Error('agent not enrolled');
     const secret = sharedSecret(store.readKey().privateKey, Buffer.from(config.serverPublicKey, 'base64url'));
     this.keys = new EpochKeys(secret, config.agentId);
+    // Every counter up to the persisted ceiling may have been used before a crash: start above it.
+    this.counter = state.counter;
   }
 
   /** Sends a JSON payload (compressing it) and returns the server's authenticated answer. */
@@ -76,7 +83,7 @@ export class ChannelClient {
   private recover(err: ChannelRefusal): boolean {
     if (err.code === 'counter_below_hwm' || err.code === 'replay') {
       const hwm = Number(err.details?.highWaterMark ?? 0);
-      if (Number.isSafeInteger(hwm) && hwm > this.state.counter) this.state.counter = hwm;
+      if (Number.isSafeInteger(hwm) && hwm > this.counter) this.counter = hwm;
       return true;
     }
     if (err.code === 'epoch_stale' && typeof err.details?.notice === 'string') {
@@ -90,14 +97,19 @@ export class ChannelClient {
   }
 
   private async sendOnce(compressed: Buffer): Promise<ServerMessage> {
-    this.state.counter += 1;
-    this.store.writeState(this.state); // reserve the counter before it can reach the wire
+    // Counters are reserved on disk in blocks before any of them can reach the wire, so a
+    // crash can never lead to a counter (hence a GCM nonce) being used twice.
+    if (this.counter + 1 > this.state.counter) {
+      this.state.counter = this.counter + COUNTER_BLOCK;
+      this.store.writeState(this.state);
+    }
+    this.counter += 1;
     const header: EnvelopeHeader = {
       v: 1,
       dir: Direction.AgentToServer,
       agentId: this.config.agentId!,
       epoch: this.state.epoch,
-      counter: this.state.counter,
+      counter: this.counter,
       ts: this.now(),
     };
     const body = sealCompressed(this.keys.key(header.epoch), header, compressed);
@@ -125,8 +137,10 @@ export class ChannelClient {
       throw new ChannelRefusal(err.code ?? `http_${res.status}`, res.status, err.details);
     }
     const msg = this.openAnswer(buf, header.counter);
-    if (msg.type === 'ack' && msg.epoch > this.state.epoch) this.state.epoch = msg.epoch;
-    this.store.writeState(this.state);
+    if (msg.type === 'ack' && msg.epoch > this.state.epoch) {
+      this.state.epoch = msg.epoch;
+      this.store.writeState(this.state);
+    }
     return msg;
   }
 

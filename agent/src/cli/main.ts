@@ -123,7 +123,7 @@ program
       process.once('SIGINT', () => ac.abort());
       log.info({ agentId: config.agentId }, 'agent started');
       await runner.run(ac.signal, { once: o.once ?? false });
-      log.info('agent stopped');
+      log.info({ maxRssKb: process.resourceUsage().maxRSS }, 'agent stopped');
     }),
   );
 

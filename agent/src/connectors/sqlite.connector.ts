@@ -32,11 +32,12 @@ export class SqliteConnector implements SourceConnector {
     const order = `ORDER BY ${q(req.watermark)}, ${q(req.key)} LIMIT ?`;
     const first = this.db.prepare(`SELECT ${cols} FROM ${q(req.table)} WHERE ${q(req.watermark)} IS NOT NULL ${order}`);
     const next = this.db.prepare(
-      `SELECT ${cols} FROM ${q(req.table)} WHERE ${q(req.watermark)} > ? OR (${q(req.watermark)} = ? AND ${q(req.key)} > ?) ${order}`,
+      // Row-value comparison so SQLite seeks the (watermark, key) index instead of scanning.
+      `SELECT ${cols} FROM ${q(req.table)} WHERE (${q(req.watermark)}, ${q(req.key)}) > (?, ?) ${order}`,
     );
     let after: Cursor | undefined = req.after;
     for (;;) {
-      const page = (after ? next.all(after.wm, after.wm, after.key, req.pageSize) : first.all(req.pageSize)) as SourceRow[];
+      const page = (after ? next.all(after.wm, after.key, req.pageSize) : first.all(req.pageSize)) as SourceRow[];
       for (const r of page) yield r;
       if (page.length < req.pageSize) return;
       const last = page[page.length - 1]!;

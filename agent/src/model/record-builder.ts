@@ -39,6 +39,9 @@ function toHundredths(v: unknown): number | undefined {
   let s: string;
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return undefined;
+    const h = v * 100;
+    const r = Math.round(h);
+    if (Math.abs(h - r) < 1e-6 && Math.abs(r) < 1e15) return r; // exact to the cent (float noise only)
     s = v.toFixed(6);
   } else if (typeof v === 'string') s = v.trim().replace(',', '.');
   else if (typeof v === 'bigint') s = v.toString();
@@ -86,7 +89,19 @@ function parisToUtc(y: number, mo: number, d: number, h: number, mi: number, s: 
 const LOCAL_TS = /^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]+)?)?)?$/;
 const FR_TS = /^([0-9]{2})\/([0-9]{2})\/([0-9]{4})(?: ([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?$/;
 
+let lastTsIn: unknown;
+let lastTsOut: string | undefined;
+
+/** Timestamps repeat from one line to the next (lines of one ticket): remember the last one. */
 function toTimestamp(v: unknown): string | undefined {
+  if (typeof v === 'string' && v === lastTsIn) return lastTsOut;
+  const out = parseTimestamp(v);
+  lastTsIn = v;
+  lastTsOut = out;
+  return out;
+}
+
+function parseTimestamp(v: unknown): string | undefined {
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : v.toISOString();
   if (typeof v !== 'string') return undefined;
   const s = v.trim();
@@ -159,29 +174,52 @@ export function coerce(type: FieldType, v: unknown, unit: ColumnMapping['unit'])
   }
 }
 
+interface CompiledField {
+  field: string;
+  type: FieldType;
+  required: boolean;
+  column: string;
+  unit: ColumnMapping['unit'];
+  /** Only ids and free text can carry arbitrary characters: the other types are format-checked. */
+  scan: boolean;
+}
+const compiled = new WeakMap<object, CompiledField[]>();
+
+/** The model's fields of an entity joined with a profile mapping, computed once per mapping. */
+function compile(entity: EntityName, mapping: Readonly<Record<string, ColumnMapping>>): CompiledField[] {
+  let c = compiled.get(mapping);
+  if (!c) {
+    c = [];
+    for (const [field, spec] of Object.entries(fieldsOf(entity))) {
+      const m = mapping[field];
+      if (m) c.push({ field, type: spec.type, required: spec.required ?? false, column: m.column, unit: m.unit, scan: spec.type === 'id' || spec.type === 'text' });
+    }
+    compiled.set(mapping, c);
+  }
+  return c;
+}
+
 /**
  * Builds the canonical record of one source row by walking the compiled model's
  * fields (never the row's or the profile's keys), coercing each value, then
- * scanning every resulting string. Any failure withholds the whole line.
+ * scanning every id and free-text value. Any failure withholds the whole line.
  */
 export function buildRecord(entity: EntityName, mapping: Readonly<Record<string, ColumnMapping>>, row: Readonly<Record<string, unknown>>): BuildResult {
   const record: WireRecord = {};
-  for (const [field, spec] of Object.entries(fieldsOf(entity))) {
-    const m = mapping[field];
-    if (!m) continue;
-    const raw = row[m.column];
+  for (const f of compile(entity, mapping)) {
+    const raw = row[f.column];
     if (raw === null || raw === undefined || raw === '') {
-      if (spec.required) return { ok: false, reason: 'invalid_value', field };
-      record[field] = null;
+      if (f.required) return { ok: false, reason: 'invalid_value', field: f.field };
+      record[f.field] = null;
       continue;
     }
-    const v = coerce(spec.type, raw, m.unit);
-    if (v === undefined) return { ok: false, reason: 'invalid_value', field };
-    if (typeof v === 'string') {
-      const reason = scanValue(v, spec.type === 'text');
-      if (reason) return { ok: false, reason, field };
+    const v = coerce(f.type, raw, f.unit);
+    if (v === undefined) return { ok: false, reason: 'invalid_value', field: f.field };
+    if (f.scan && typeof v === 'string') {
+      const reason = scanValue(v, f.type === 'text');
+      if (reason) return { ok: false, reason, field: f.field };
     }
-    record[field] = v;
+    record[f.field] = v;
   }
   return { ok: true, record };
 }

@@ -32,12 +32,25 @@ export function containsNir(s: string): boolean {
   return false;
 }
 
-/** The reason a single value must be withheld, or undefined when it may be sent. */
+function countDigits(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+/**
+ * The reason a single value must be withheld, or undefined when it may be sent.
+ * Cheap pre-checks (digit count, `@`/`at`) skip patterns that cannot match.
+ */
 export function scanValue(value: string, freeText: boolean): WithheldReason | undefined {
   if (value.length < 6) return undefined;
-  if (containsNir(value)) return 'nir';
-  if (EMAIL_RE.test(value)) return 'email';
-  if (PHONE_RE.test(value)) return 'phone';
-  if (freeText && DATE_RES.some((re) => re.test(value))) return 'date_of_birth';
+  const digits = countDigits(value);
+  if (digits >= 13 && containsNir(value)) return 'nir';
+  if ((value.includes('@') || /at[\])]/i.test(value)) && EMAIL_RE.test(value)) return 'email';
+  if (digits >= 9 && PHONE_RE.test(value)) return 'phone';
+  if (freeText && digits >= 4 && DATE_RES.some((re) => re.test(value))) return 'date_of_birth';
   return undefined;
 }

@@ -34,7 +34,7 @@ export type AgentConfig = z.infer<typeof agentConfigSchema>;
 
 /** Mutable progress, rewritten durably after every step that must survive a crash. */
 export interface AgentState {
-  /** Last counter reserved for an outgoing message (persisted before the send). */
+  /** Ceiling of the counters reserved for outgoing messages (persisted before any is sent). */
   counter: number;
   /** Highest server counter seen in an authenticated answer. */
   serverCounter: number;

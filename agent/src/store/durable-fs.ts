@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Flushes a directory entry (after create, rename or unlink) to disk. */
@@ -25,11 +25,5 @@ export function writeFileDurable(path: string, data: Buffer | string): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
-  fsyncDir(dirname(path));
-}
-
-/** Removes a file and makes the removal durable. */
-export function unlinkDurable(path: string): void {
-  unlinkSync(path);
   fsyncDir(dirname(path));
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { unlinkDurable, writeFileDurable } from './durable-fs.js';
+import { unlinkSync } from 'node:fs';
+import { writeFileDurable } from './durable-fs.js';
 
 /** One spooled message: compressed payload waiting for the server's acknowledgement. */
 export interface SpoolEntry {
@@ -54,9 +55,12 @@ export class Spool {
     return readFileSync(e.file);
   }
 
-  /** Removes an acknowledged entry. */
+  /**
+   * Removes an acknowledged entry. Not fsync'd on purpose: if a crash brings the file
+   * back, it is re-sent and the server acknowledges its batch id without re-ingesting.
+   */
   remove(e: SpoolEntry): void {
-    unlinkDurable(e.file);
+    unlinkSync(e.file);
     this.ids.delete(e.batchId);
   }
 

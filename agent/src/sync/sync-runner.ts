@@ -110,9 +110,9 @@ export class SyncRunner {
         const ans = await this.channel().send(spool.read(e));
         if (ans.type === 'ack' && ans.acked.includes(e.batchId)) {
           spool.remove(e);
+          // Progress only (no fsync needed): persisted with the next durable state write.
           this.state.lastAckAt = new Date().toISOString();
           this.state.lastError = null;
-          this.store.writeState(this.state);
           return true;
         }
         throw new TransportError('acquittement manquant');
@@ -125,6 +125,7 @@ export class SyncRunner {
         }
         const delay = backoffDelay(this.backoff, attempt);
         this.state.lastError = (err as Error).message;
+        if (attempt === 0) this.store.writeState(this.state); // so `status` shows the outage
         this.logger.warn({ batchId: e.batchId, attempt, delayMs: delay, code: (err as ChannelRefusal).code, status: (err as TransportError).status, msg: (err as Error).message }, 'send failed, will retry');
         await sleep(delay, signal);
       }
@@ -185,6 +186,7 @@ export class SyncRunner {
     } finally {
       inner.abort();
       await sender;
+      this.store.writeState(this.state);
     }
   }
 }
