@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import type { Router } from '@koa/router';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { ENVELOPE_CONTENT_TYPE } from '../../../agent/src/protocol/envelope.js';
 import { AGENT_API, enrolRequestSchema } from '../../../agent/src/protocol/messages.js';
 import type { AppContext } from '../http/app-context.js';
@@ -25,7 +26,15 @@ async function readRaw(ctx: Context, limit: number): Promise<Buffer> {
  * message itself (enrolment by one-time code, then sealed envelopes).
  */
 export function registerAgentChannelRoutes(router: Router, app: AppContext): void {
+  // Codes carry 100 bits, but guessing is still throttled: 10 enrolment attempts per client IP per 15 min.
+  const enrolLimiter = new RateLimiterMemory({ points: 10, duration: 900 });
   router.post(AGENT_API.enrol, async (ctx) => {
+    try {
+      await enrolLimiter.consume(ctx.state.clientIp || 'unknown');
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      throw new AppError(429, 'rate_limited', 'Trop de tentatives d’enrôlement, réessayez plus tard.', 'enrolment rate limit', { 'Retry-After': String(Math.ceil(err.msBeforeNext / 1000)) });
+    }
     const parsed = enrolRequestSchema.safeParse(ctx.request.body);
     if (!parsed.success) throw new ValidationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
     ctx.body = await agentChannelService(app).enrol(parsed.data);

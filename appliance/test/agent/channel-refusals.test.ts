@@ -159,4 +159,8 @@ t.test('enrolment codes are single-use, expire, and are stored hashed', async (t
   t.equal((await post({ code: fresh, agentPublicKey: Buffer.alloc(32).toString('base64url') })).status, 422, 'low-order (all-zero) agent key refused');
   t.equal((await post({ code: fresh, agentPublicKey: k() })).status, 200, 'the code was not burnt by the refused key');
   t.notOk(JSON.stringify(srv.logs).includes(code), 'no code in the log');
+  const statuses: number[] = [];
+  for (let i = 0; i < 8; i++) statuses.push((await post({ code: 'AAAAA-BBBBB-CCCCC-DDDDD', agentPublicKey: k() })).status);
+  t.equal(statuses[0], 401, 'a wrong code is refused');
+  t.equal(statuses.at(-1), 429, 'guessing is throttled per client IP');
 });
