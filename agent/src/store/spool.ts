@@ -20,13 +20,21 @@ const NAME_RE = /^([0-9]{12})\.([0-9a-f]{32})\.gz$/;
 export class Spool {
   private seq = 0;
   private readonly ids = new Set<string>();
+  private readonly sizes = new Map<string, number>();
+  private bytes = 0;
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const e of this.list()) {
       this.seq = Math.max(this.seq, e.seq);
       this.ids.add(e.batchId);
+      this.track(e.batchId, statSync(e.file).size);
     }
+  }
+
+  private track(batchId: string, size: number): void {
+    this.sizes.set(batchId, size);
+    this.bytes += size;
   }
 
   /** Entries in the order they were spooled. */
@@ -49,6 +57,7 @@ export class Spool {
     this.seq++;
     writeFileDurable(join(this.dir, `${String(this.seq).padStart(12, '0')}.${batchId}.gz`), compressed);
     this.ids.add(batchId);
+    this.track(batchId, compressed.length);
   }
 
   read(e: SpoolEntry): Buffer {
@@ -62,19 +71,12 @@ export class Spool {
   remove(e: SpoolEntry): void {
     unlinkSync(e.file);
     this.ids.delete(e.batchId);
+    this.bytes -= this.sizes.get(e.batchId) ?? 0;
+    this.sizes.delete(e.batchId);
   }
 
-  /** Number of entries and bytes on disk (for `status` and the spool limit). */
+  /** Number of entries and bytes on disk (for `status` and the spool limit), kept without rescanning. */
   size(): { entries: number; bytes: number } {
-    let bytes = 0;
-    const list = this.list();
-    for (const e of list) {
-      try {
-        bytes += statSync(e.file).size;
-      } catch {
-        /* removed meanwhile */
-      }
-    }
-    return { entries: list.length, bytes };
+    return { entries: this.ids.size, bytes: this.bytes };
   }
 }

@@ -172,10 +172,19 @@ export class SyncRunner {
     try {
       while (!inner.signal.aborted) {
         extracting = true;
-        const s = await this.extractPass(inner.signal);
-        extracting = false;
-        this.passPending = true;
-        this.logger.info({ tables: s.tables.map((t) => ({ entity: t.entity, read: t.read, sent: t.sent, withheld: t.withheld })) }, 'extraction pass done');
+        try {
+          const s = await this.extractPass(inner.signal);
+          this.passPending = true;
+          this.logger.info({ tables: s.tables.map((t) => ({ entity: t.entity, read: t.read, sent: t.sent, withheld: t.withheld })) }, 'extraction pass done');
+        } catch (err) {
+          // The LGO may be locked, moved or mid-upgrade: keep the sender going, retry at the next poll.
+          if (opts.once) throw err;
+          this.state.lastError = `extraction : ${(err as Error).message}`;
+          this.store.writeState(this.state);
+          this.logger.error({ err }, 'extraction pass failed, will retry at the next poll');
+        } finally {
+          extracting = false;
+        }
         this.wake?.();
         if (opts.once) {
           while (!inner.signal.aborted && this.store.spool().list().length > 0) await sleep(200, inner.signal);
