@@ -62,7 +62,7 @@ t.test('a profile that widens the model or names patient data is refused at load
   wm.entities.product!.watermark = 'date_naissance';
   refusedWith(t, wm, 'profile_name_denied', 'denied watermark column');
 
-  for (const bad of ['../patients', 'ventes/../../etc', 'a.csv', 'x;DROP TABLE y', '"q"']) {
+  for (const bad of ['../ventes', 'ventes/../../etc', 'a.csv', 'x;DROP TABLE y', '"q"']) {
     const p = reference();
     p.entities.product!.table = bad;
     refusedWith(t, p, 'profile_identifier_invalid', `identifier ${bad}`);
