@@ -3,6 +3,7 @@ import { Direction, sharedSecret } from '../protocol/channel-crypto.js';
 import { ENVELOPE_CONTENT_TYPE, EpochKeys, openEnvelope, parseEnvelope, sealCompressed, type EnvelopeHeader } from '../protocol/envelope.js';
 import { AGENT_API, serverMessageSchema, type ServerMessage } from '../protocol/messages.js';
 import type { AgentConfig, AgentState, AgentStore } from '../store/agent-store.js';
+import { httpPost, type HttpAnswer } from './http-post.js';
 
 /** The server refused the message with a channel code (agent_revoked, counter_below_hwm, …). */
 export class ChannelRefusal extends Error {
@@ -113,19 +114,13 @@ export class ChannelClient {
       ts: this.now(),
     };
     const body = sealCompressed(this.keys.key(header.epoch), header, compressed);
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(new URL(AGENT_API.messages, this.config.server), {
-        method: 'POST',
-        headers: { 'content-type': ENVELOPE_CONTENT_TYPE },
-        body,
-        redirect: 'error',
-        signal: AbortSignal.timeout(120_000),
-      });
+      res = await httpPost(new URL(AGENT_API.messages, this.config.server), body, ENVELOPE_CONTENT_TYPE, 120_000);
     } catch (err) {
       throw new TransportError(`serveur injoignable : ${(err as Error).message}`);
     }
-    const buf = Buffer.from(await res.arrayBuffer().catch(() => new ArrayBuffer(0)));
+    const buf = res.body;
     if (res.status >= 500 || res.status === 429 || res.status === 408) throw new TransportError(`serveur indisponible (HTTP ${res.status})`, res.status);
     if (res.status !== 200) {
       let err: { code?: string; details?: Record<string, unknown> } = {};

@@ -20,6 +20,7 @@ export class SqliteConnector implements SourceConnector {
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(real, { readonly: true, fileMustExist: true });
     db.pragma('query_only = ON');
+    db.pragma('cache_size = -2000'); // 2 MB page cache: the agent streams, it does not need more
     return new SqliteConnector(db, real);
   }
 

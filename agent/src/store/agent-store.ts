@@ -22,7 +22,7 @@ export const agentConfigSchema = z.strictObject({
   source: sourceSchema,
   /** The only folders the agent may read files from. */
   roots: z.array(z.string().min(1)).default([]),
-  batchSize: z.number().int().min(1).max(50_000).default(2000),
+  batchSize: z.number().int().min(1).max(10_000).default(2000),
   pollSeconds: z.number().int().min(1).max(86_400).default(300),
   maxSpoolMB: z.number().int().min(1).max(100_000).default(1024),
   server: z.string().url().optional(),
