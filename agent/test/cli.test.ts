@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -46,4 +46,8 @@ t.test('officine-agent configure, preview and status from the command line', asy
   const bad = cli('enroll', '--server', 'http://appliance.example.org', '--code', 'AAAAA-BBBBB');
   t.equal(bad.status, 2, 'plain HTTP to a remote host refused');
   t.match(bad.stderr, /HTTPS obligatoire/);
+  const down = cli('enroll', '--server', 'http://127.0.0.1:9', '--code', 'AAAAA-BBBBB');
+  t.equal(down.status, 2, 'unreachable server');
+  t.match(down.stderr, /injoignable/);
+  t.notOk(existsSync(join(dir, 'agent', 'agent-key.pem')), 'no key left behind by a failed enrolment: retrying works');
 });

@@ -1,5 +1,6 @@
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { sharedSecret } from '../protocol/channel-crypto.js';
+import { sharedSecret, type X25519KeyPair } from '../protocol/channel-crypto.js';
 import { AGENT_API, enrolResponseSchema, type EnrolResponse } from '../protocol/messages.js';
 import { AgentSetupError, type AgentStore } from '../store/agent-store.js';
 import { ChannelClient, serverUrlAllowed } from './channel-client.js';
@@ -16,6 +17,17 @@ export async function enrolAgent(store: AgentStore, server: string, code: string
   const config = store.readConfig();
   if (config.agentId) throw new AgentSetupError(`Cet agent est déjà enrôlé (agent ${config.agentId}).`);
   const kp = store.createKey();
+  try {
+    return await redeem(store, server, code, kp);
+  } catch (err) {
+    // Nothing was enrolled with this key: remove it so the installer can simply try again.
+    if (!store.readConfig().agentId) rmSync(store.keyPath, { force: true });
+    throw err;
+  }
+}
+
+async function redeem(store: AgentStore, server: string, code: string, kp: X25519KeyPair): Promise<EnrolResponse> {
+  const config = store.readConfig();
   let res: Response;
   try {
     res = await fetch(new URL(AGENT_API.enrol, server), {
