@@ -60,7 +60,6 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('summary'), batchId, summary: syncSummarySchema }),
 ]);
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
-export type BatchMessage = Extract<AgentMessage, { type: 'batch' }>;
 
 /** Server → agent (sealed): the acknowledgement, and the current epoch. */
 export const serverMessageSchema = z.discriminatedUnion('type', [

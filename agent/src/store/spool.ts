@@ -47,10 +47,6 @@ export class Spool {
     return out.sort((a, b) => a.seq - b.seq);
   }
 
-  has(batchId: string): boolean {
-    return this.ids.has(batchId);
-  }
-
   /** Durably adds a compressed payload under its batch id (no-op if already spooled). */
   put(batchId: string, compressed: Buffer): void {
     if (this.ids.has(batchId)) return;

@@ -29,11 +29,19 @@ export class AgentRevokedError extends Error {
   }
 }
 
+/** Waits `ms`, or less if the signal aborts; leaves no listener behind either way. */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 /** Compresses a message for the spool (compressed once, sealed at each send). */
@@ -152,9 +160,17 @@ export class SyncRunner {
         this.state.lastSyncAt = new Date().toISOString();
         this.store.writeState(this.state);
       }
+      // Wait for new spool entries (wake), a periodic re-check, or the stop signal.
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        void sleep(2000, signal).then(resolve);
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          this.wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, 2000);
+        signal.addEventListener('abort', done, { once: true });
+        this.wake = done;
       });
     }
   }
