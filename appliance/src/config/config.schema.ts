@@ -34,6 +34,29 @@ export const configSchema = z.object({
     .default('mailto:security@officine.invalid'),
   SECURITY_POLICY_URL: z.url().optional(),
   SECURITY_TXT_EXPIRES: z.iso.datetime({ offset: true }).optional(),
+
+  // --- Operations (issue 7): metrics, TLS watch, read-only switch, alerting ---
+  /** Prometheus endpoint, always bound to 127.0.0.1 (0 = any free port). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Certificate to watch for expiry; default: the one served at PUBLIC_URL when it is https. */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  /** Retry-After (seconds) sent with the 503 of the read-only switch. */
+  READ_ONLY_RETRY_AFTER_S: z.coerce.number().int().min(1).max(86400).default(300),
+  /** How often `appliance serve` evaluates the alert rules (0 = never, e.g. when the scheduler does it). */
+  ALERT_CHECK_INTERVAL_S: z.coerce.number().int().min(0).max(86400).default(60),
+  /** Recipients of alert emails (comma-separated); none = no email. */
+  ALERT_EMAIL_TO: csv.default([]),
+  /** Webhook URLs receiving alerts (comma-separated); each host must be in ALERT_WEBHOOK_ALLOWED_HOSTS. */
+  ALERT_WEBHOOK_URLS: csv.default([]),
+  /** The only hosts webhooks may reach (exact names, or `*.domain` for subdomains). */
+  ALERT_WEBHOOK_ALLOWED_HOSTS: csv.default([]),
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  /** implicit = TLS from the first byte (465); starttls = STARTTLS required; none = cleartext (tests only). */
+  SMTP_TLS: z.enum(['implicit', 'starttls', 'none']).default('starttls'),
+  /** SMTP login; its password is the 0600 secret `smtp-password`. */
+  SMTP_USER: z.string().min(1).optional(),
+  SMTP_FROM: z.string().min(3).default('Officine Appliance <appliance@officine.invalid>'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
