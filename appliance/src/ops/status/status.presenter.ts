@@ -20,6 +20,7 @@ const dur = (s: number) => {
 };
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' }) : 'jamais');
 const okKo = (ok: boolean | null) => (ok === null ? '' : ok ? ' (OK)' : ' (ÉCHEC)');
+const num = (x: number, digits = 1) => x.toLocaleString('fr-FR', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const NA = 'non disponible (module pas encore installé)';
 
 /** Renders the status report for people, in French, one fact per line. */
@@ -33,9 +34,9 @@ export function renderStatus(r: StatusReport): string {
   else {
     row('Démarré depuis', dur(r.system.hostUptimeS));
     row('Processeur', `${r.system.cpuPercent.toLocaleString('fr-FR')} %`);
-    row('Charge (1/5/15 min)', r.system.load.map((x) => x.toFixed(2)).join(' / '));
+    row('Charge (1/5/15 min)', r.system.load.map((x) => num(x, 2)).join(' / '));
     row('Mémoire', `${r.system.memory.usedPercent.toLocaleString('fr-FR')} % utilisée sur ${bytes(r.system.memory.totalBytes)}`);
-    for (const d of r.system.disks) row(`Disque ${d.mount}`, `${d.usePercent.toFixed(1)} % utilisé (${bytes(d.usedBytes)} / ${bytes(d.sizeBytes)})`);
+    for (const d of r.system.disks) row(`Disque ${d.mount}`, `${num(d.usePercent)} % utilisé (${bytes(d.usedBytes)} / ${bytes(d.sizeBytes)})`);
   }
 
   L.push('', 'Services');
