@@ -31,6 +31,9 @@ interface Entry {
 export class ConsoleMenu {
   private rl: Interface;
   private closed = false;
+  /** Lines typed ahead of a prompt (kept, not lost while the screen redraws). */
+  private typed: string[] = [];
+  private waiting: ((line: string | null) => void) | undefined;
 
   constructor(
     private readonly actions: ConsoleActions,
@@ -38,20 +41,32 @@ export class ConsoleMenu {
     private readonly output: NodeJS.WritableStream = process.stdout,
   ) {
     this.rl = createInterface({ input, output, terminal: (output as { isTTY?: boolean }).isTTY === true });
-    this.rl.on('close', () => (this.closed = true));
+    this.rl.on('line', (line) => {
+      const w = this.waiting;
+      this.waiting = undefined;
+      if (w) w(line);
+      else this.typed.push(line);
+    });
+    this.rl.on('close', () => {
+      this.closed = true;
+      this.waiting?.(null);
+      this.waiting = undefined;
+    });
   }
 
   private print(text = ''): void {
     this.output.write(text + '\n');
   }
 
+  /** Prompts and resolves with the next line (trimmed), or null once input is closed (Ctrl-D). */
   private async ask(prompt: string): Promise<string | null> {
+    this.rl.setPrompt(prompt);
+    this.rl.prompt();
+    const early = this.typed.shift();
+    if (early !== undefined) return early.trim();
     if (this.closed) return null;
-    try {
-      return (await this.rl.question(prompt)).trim();
-    } catch {
-      return null; // input closed (Ctrl-D) or aborted
-    }
+    const line = await new Promise<string | null>((resolve) => (this.waiting = resolve));
+    return line === null ? null : line.trim();
   }
 
   /** Asks for an explicit « oui »; anything else cancels. */
