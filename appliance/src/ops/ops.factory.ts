@@ -42,20 +42,25 @@ export function buildAlerting(app: AppContext, providers: OpsProviders = createO
  * What `appliance serve` runs beside the HTTP server: the loopback metrics endpoint
  * and the periodic alert evaluation. Returns a function that stops both.
  */
-export async function startServeBackground(app: AppContext): Promise<{ metricsUrl: string; stop(): Promise<void> }> {
+export async function startServeBackground(app: AppContext): Promise<{ metricsUrl: string | null; stop(): Promise<void> }> {
   const providers = createOpsProviders();
   registerStateGauges(providers, opsRuntime(app).readOnlyWatcher, app.clock);
-  const metrics = await startMetricsServer(app);
+  // A busy metrics port (e.g. a second instance during an upgrade's health gate) must
+  // not stop the web server: run without metrics and say so loudly.
+  const metrics = await startMetricsServer(app).catch((err: unknown) => {
+    app.logger.error({ err, port: app.config.METRICS_PORT }, 'metrics endpoint could not start; continuing without it');
+    return null;
+  });
   let stopAlerts = () => {};
   if (app.config.ALERT_CHECK_INTERVAL_S > 0) {
     const { collector, service } = buildAlerting(app, providers);
     stopAlerts = startAlertMonitor(collector, service, app.db, app.clock, app.config.ALERT_CHECK_INTERVAL_S, app.logger);
   }
   return {
-    metricsUrl: metrics.url,
+    metricsUrl: metrics?.url ?? null,
     async stop() {
       stopAlerts();
-      await metrics.close();
+      await metrics?.close();
     },
   };
 }

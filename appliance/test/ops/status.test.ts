@@ -45,13 +45,15 @@ t.test('status report: every section, French rendering, providers', async (t) =>
   t.match(r.postgres, { ok: true, version: /^\d+/ });
   t.ok((r.postgres.sizeBytes ?? 0) > 0 && (r.postgres.connections ?? 0) >= 1, 'database size and connections');
   t.equal(r.processes.web.ok, false, 'web probe uses HOST:PORT from config (PORT=0 here: nothing there)');
+  t.equal(r.processes.web.instances, 1, 'the test app counted through its database listener');
+  t.ok(r.processes.web.uptimeS !== null && r.processes.web.uptimeS >= 0, 'web uptime');
   t.match(r.tls, { subject: /officine\.test/, daysLeft: 9 }, 'certificate from TLS_CERT_FILE');
   t.match(r.backups, { available: true, targets: [{ target: 'nas', lastBackupOk: true }] });
   t.match(r.agents, { available: true, total: 2, online: 1, late: [{ agentId: 'a2' }] });
   t.match(r.readOnly, { enabled: false });
   t.same(r.migrations, { pending: [] });
   const text = renderStatus(r);
-  for (const label of ['Système', 'Processeur', 'Mémoire', 'Disque /', 'PostgreSQL', 'Connexions', 'Certificat TLS', 'À RENOUVELER', 'Sauvegardes', 'exercice de restauration', 'Pharmacie des Halles', 'Mode lecture seule', 'Migrations en attente']) {
+  for (const label of ['Système', 'Processeur', 'Processus web', 'Mémoire', 'Disque /', 'PostgreSQL', 'Connexions', 'Certificat TLS', 'À RENOUVELER', 'Sauvegardes', 'exercice de restauration', 'Pharmacie des Halles', 'Mode lecture seule', 'Migrations en attente']) {
     t.match(text, label, `French label « ${label} »`);
   }
 });

@@ -3,6 +3,12 @@ import type { Logger } from '../../logging/logger.js';
 import { parseReadOnlyState, READ_ONLY_CHANNEL, READ_ONLY_OFF, type ReadOnlyRepository, type ReadOnlyState } from './read-only.repository.js';
 
 /**
+ * application_name of the LISTEN connection: one per running web process, which is
+ * also how `appliance status` counts web processes and their uptime.
+ */
+export const READ_ONLY_LISTENER_APP = 'officine-web-listener';
+
+/**
  * Keeps this process's view of the kill switch current: a dedicated connection
  * LISTENs on the channel (changes arrive in milliseconds), reconnects with backoff if
  * it drops, and a slow poll catches anything missed while disconnected. Requests read
@@ -21,7 +27,7 @@ export class ReadOnlyWatcher {
     private readonly url: string,
     private readonly repo: ReadOnlyRepository,
     private readonly logger: Logger,
-    private readonly pollMs = 15_000,
+    private readonly pollMs = 5_000,
   ) {}
 
   /** The state as last seen. */
@@ -31,7 +37,10 @@ export class ReadOnlyWatcher {
 
   /** Resolves once the state has been read from the database at least once. */
   ready(): Promise<void> {
-    this.loaded ??= this.reload();
+    this.loaded ??= this.reload().catch((err: unknown) => {
+      this.loaded = undefined; // retry on the next request rather than failing forever
+      throw err;
+    });
     return this.loaded;
   }
 
@@ -65,7 +74,7 @@ export class ReadOnlyWatcher {
   }
 
   private async connect(): Promise<void> {
-    const client = new pgLib.Client({ connectionString: this.url, application_name: 'officine-read-only-listener' });
+    const client = new pgLib.Client({ connectionString: this.url, application_name: READ_ONLY_LISTENER_APP });
     client.on('notification', (msg) => {
       if (msg.channel !== READ_ONLY_CHANNEL) return;
       try {

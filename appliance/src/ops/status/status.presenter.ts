@@ -41,6 +41,9 @@ export function renderStatus(r: StatusReport): string {
 
   L.push('', 'Services');
   row('Serveur web', r.processes.web.ok ? `en marche (${r.processes.web.url})` : `ARRÊTÉ ou injoignable (${r.processes.web.error ?? '?'})`);
+  if (r.processes.web.instances !== null) {
+    row('Processus web', `${r.processes.web.instances} connecté(s) à la base${r.processes.web.uptimeS !== null ? `, le plus ancien depuis ${dur(r.processes.web.uptimeS)}` : ''}`);
+  }
   row('Planificateur', r.processes.scheduler.available ? `dernière tâche : ${when(r.processes.scheduler.lastRunAt)}` : NA);
   row('PostgreSQL', r.postgres.ok ? `en marche (version ${r.postgres.version})` : `INJOIGNABLE (${r.postgres.error ?? '?'})`);
   if (r.postgres.ok) {

@@ -4,6 +4,7 @@ import { loadavg, uptime } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import si from 'systeminformation';
 import type { DataSource } from 'typeorm';
+import { READ_ONLY_LISTENER_APP } from '../read-only/read-only.watcher.js';
 
 /** One mounted filesystem's usage. */
 export interface DiskUsage {
@@ -110,6 +111,16 @@ export class TlsProbe {
       socket.on('error', reject);
     });
   }
+}
+
+/** Web processes attached to the database (their kill-switch listeners) and the oldest one's start. */
+export async function webInstances(db: DataSource): Promise<{ instances: number; oldestStartedAt: Date | null }> {
+  const rows: { n: string; oldest: Date | null }[] = await db.query(
+    `SELECT count(*)::text AS n, min(backend_start) AS oldest FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = $1`,
+    [READ_ONLY_LISTENER_APP],
+  );
+  return { instances: Number(rows[0]?.n ?? 0), oldestStartedAt: rows[0]?.oldest ?? null };
 }
 
 /** Whether the web process answers its liveness probe. */

@@ -3,7 +3,7 @@ import type { Config } from '../../config/config.js';
 import { pendingMigrations } from '../../db/migrator.js';
 import type { OpsProviders } from '../ops.providers.js';
 import type { ReadOnlyRepository, ReadOnlyState } from '../read-only/read-only.repository.js';
-import { PostgresProbe, probeWeb, type PostgresSnapshot, type SystemProbe, type SystemSnapshot, type TlsProbe } from './status.probes.js';
+import { PostgresProbe, probeWeb, webInstances, type PostgresSnapshot, type SystemProbe, type SystemSnapshot, type TlsProbe } from './status.probes.js';
 
 /** A section that could not be read carries its error instead of its data. */
 export type Section<T> = T | { error: string };
@@ -20,7 +20,8 @@ export interface StatusReport {
   system: Section<SystemSnapshot>;
   postgres: PostgresSnapshot;
   processes: {
-    web: { ok: boolean; url: string; error?: string };
+    /** `ok`: /healthz answered at HOST:PORT; `instances`: web processes attached to the database; `uptimeS`: the oldest one's. */
+    web: { ok: boolean; url: string; error?: string; instances: number | null; uptimeS: number | null };
     scheduler: { lastRunAt: string | null; available: boolean };
   };
   tls: Section<{ source: string; subject: string; notAfter: string; daysLeft: number } | null>;
@@ -66,10 +67,11 @@ export class StatusService {
     const { d } = this;
     const now = d.clock.now();
     const webUrl = `http://${d.config.HOST.includes(':') ? `[${d.config.HOST}]` : d.config.HOST}:${d.config.PORT}`;
-    const [system, postgres, web, tls, backups, agents, readOnly, migrations, scheduler] = await Promise.all([
+    const [system, postgres, webProbe, instances, tls, backups, agents, readOnly, migrations, scheduler] = await Promise.all([
       section(() => d.system.snapshot(d.config.dataDir)),
       new PostgresProbe(d.db).snapshot(),
       probeWeb(webUrl),
+      webInstances(d.db).catch(() => null),
       section(async () => {
         const c = await d.tls.certificate();
         return c && { source: c.source, subject: c.subject, notAfter: c.notAfter.toISOString(), daysLeft: Math.floor((c.notAfter.getTime() - now.getTime()) / 86_400_000) };
@@ -99,6 +101,11 @@ export class StatusService {
         return { available: jobs !== null, lastRunAt: iso(runs.at(-1)?.startedAt ?? null) };
       })(),
     ]);
+    const web = {
+      ...webProbe,
+      instances: instances?.instances ?? null,
+      uptimeS: instances?.oldestStartedAt ? Math.round((now.getTime() - new Date(instances.oldestStartedAt).getTime()) / 1000) : null,
+    };
     return { version: d.version, generatedAt: now.toISOString(), system, postgres, processes: { web, scheduler }, tls, backups, agents, readOnly, migrations };
   }
 }
