@@ -6,9 +6,11 @@ import { pendingMigrations } from '../db/migrator.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ConsoleMenu, type ConsoleActions } from '../ops/console/console-menu.js';
 import { buildAlerting, buildStatusService } from '../ops/ops.factory.js';
-import { createAuditSink } from '../ops/ops-runtime.js';
 import { ReadOnlyRepository } from '../ops/read-only/read-only.repository.js';
-import { ReadOnlyService } from '../ops/read-only/read-only.service.js';
+import { ReadOnlyService, type SwitchActor } from '../ops/read-only/read-only.service.js';
+import { verifyAuditChain, recordAudit } from '../audit/audit.service.js';
+import { UserAdminService } from '../auth/user-admin.service.js';
+import { consoleActor } from './users.command.js';
 import { probeWeb } from '../ops/status/status.probes.js';
 import { renderStatus } from '../ops/status/status.presenter.js';
 import type { AppContext } from '../http/app-context.js';
@@ -19,15 +21,11 @@ function cliLogger(level: string): Logger {
   return createLogger(level, pino.destination({ fd: 2, sync: true }));
 }
 
-/** The unix account behind a CLI action, for the audit trail. */
-function operator(kind: 'cli' | 'console'): string {
-  let name = 'unknown';
-  try {
-    name = userInfo().username;
-  } catch {
-    /* no passwd entry (container) */
-  }
-  return `${kind}:${process.env.SUDO_USER ?? name}`;
+/** The local operator as the switch's actor: the OS account in the audit log and the label. */
+function operator(via: 'cli' | 'console'): SwitchActor {
+  const audit = consoleActor({ command: via === 'cli' ? 'readonly' : 'console' });
+  const osUser = String(audit.details?.osUser ?? 'unknown');
+  return { audit, label: `${via}:${process.env.SUDO_USER ?? osUser}` };
 }
 
 /** Opens the runtime without migrating (status must show pending migrations, not apply them). */
@@ -53,7 +51,7 @@ async function withRuntime(program: Command, logLevel: string | undefined, fn: (
 }
 
 function readOnlyService(app: AppContext): ReadOnlyService {
-  return new ReadOnlyService(new ReadOnlyRepository(app.db), createAuditSink(app), app.clock);
+  return new ReadOnlyService(new ReadOnlyRepository(app.db), app.clock);
 }
 
 /** The console's actions, backed by the real services. */
@@ -79,6 +77,22 @@ function consoleActions(app: AppContext): ConsoleActions {
       const r = await buildAlerting(app).service.sendTest(app.clock.now());
       if (!app.config.ALERT_EMAIL_TO.length && !app.config.ALERT_WEBHOOK_URLS.length) return 'Aucun destinataire d’alerte configuré (ALERT_EMAIL_TO, ALERT_WEBHOOK_URLS).';
       return r.deliveryErrors.length ? `Échec de livraison :\n  ${r.deliveryErrors.join('\n  ')}` : 'Alerte de test envoyée.';
+    },
+    async users() {
+      const list = await new UserAdminService(app).list({});
+      if (!list.length) return 'Aucun compte.';
+      const role: Record<string, string> = { user: 'équipe', pharmacy_admin: 'titulaire', group_admin: 'groupement', super_admin: 'super-admin' };
+      const status: Record<string, string> = { active: 'actif', pending: 'en attente', disabled: 'désactivé' };
+      return [
+        `${list.length} compte(s) — gestion : appliance users create|disable|reset-totp`,
+        ...list.map((u) => `  ${u.email.padEnd(40)} ${(role[u.role] ?? u.role).padEnd(12)} ${(status[u.status] ?? u.status).padEnd(11)} TOTP : ${u.totpEnabled ? 'oui' : 'non'}`),
+      ].join('\n');
+    },
+    async verifyAudit() {
+      const v = await verifyAuditChain(app.db);
+      if (v.ok) return `Journal d’audit intègre : ${v.rows} entrée(s) vérifiée(s).`;
+      await recordAudit(app.db, { ...consoleActor(), action: 'audit.tampering_detected', level: 'alert', details: { problems: v.problems.slice(0, 10).map((p) => ({ id: p.id, kind: p.kind })) } }).catch(() => undefined);
+      return [`ALERTE : journal d’audit altéré (${v.problems.length} problème(s) sur ${v.rows} entrée(s)) :`, ...v.problems.map((p) => `  - entrée ${p.id} : ${p.kind === 'modified' ? 'modifiée après écriture' : 'chaînage rompu'}`)].join('\n');
     },
     async logs() {
       const r = spawnSync('journalctl', ['-u', 'officine-appliance', '-n', '40', '--no-pager', '-o', 'cat'], { encoding: 'utf8', timeout: 5000 });

@@ -35,6 +35,26 @@ export const configSchema = z.object({
   SECURITY_POLICY_URL: z.url().optional(),
   SECURITY_TXT_EXPIRES: z.iso.datetime({ offset: true }).optional(),
 
+  // Identity and sessions (auth/).
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(600),
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(30).default(5),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(3).max(20).default(5),
+  LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  RATE_LIMIT_READS_PER_MIN: z.coerce.number().int().min(1).default(1000),
+  RATE_LIMIT_WRITES_PER_MIN: z.coerce.number().int().min(1).default(100),
+  RATE_LIMIT_PUBLIC_PER_MIN: z.coerce.number().int().min(1).default(5),
+
+  // Outgoing email (nodemailer). Without SMTP_HOST, messages are written to DATA_DIR/outbox.
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  SMTP_TLS: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+  SMTP_USER: z.string().min(1).optional(),
+  /** File (0600) holding the SMTP password; never the password itself in the environment. */
+  SMTP_PASSWORD_FILE: z.string().min(1).optional(),
+  MAIL_FROM: z.string().min(3).default('Officine Appliance <no-reply@officine.invalid>'),
+
   // --- Operations (issue 7): metrics, TLS watch, read-only switch, alerting ---
   /** Prometheus endpoint, always bound to 127.0.0.1 (0 = any free port). */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
@@ -50,13 +70,6 @@ export const configSchema = z.object({
   ALERT_WEBHOOK_URLS: csv.default([]),
   /** The only hosts webhooks may reach (exact names, or `*.domain` for subdomains). */
   ALERT_WEBHOOK_ALLOWED_HOSTS: csv.default([]),
-  SMTP_HOST: z.string().min(1).optional(),
-  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
-  /** implicit = TLS from the first byte (465); starttls = STARTTLS required; none = cleartext (tests only). */
-  SMTP_TLS: z.enum(['implicit', 'starttls', 'none']).default('starttls'),
-  /** SMTP login; its password is the 0600 secret `smtp-password`. */
-  SMTP_USER: z.string().min(1).optional(),
-  SMTP_FROM: z.string().min(3).default('Officine Appliance <appliance@officine.invalid>'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -6,8 +6,11 @@ import { errorHandler } from './error-handler.middleware.js';
 import { requestContext } from './request-context.middleware.js';
 import { securityHeaders } from './security-headers.middleware.js';
 import { staticUi } from './static.middleware.js';
+import { undeclaredRoutes } from './route.js';
 import { registerHealthRoutes } from '../ops/health.routes.js';
 import { registerSecurityTxtRoutes } from '../ops/security-txt.routes.js';
+import { registerAuthRoutes } from '../auth/auth.routes.js';
+import { registerTenancyRoutes } from '../tenancy/tenancy.routes.js';
 import { registerReadOnlyRoutes } from '../ops/read-only/read-only.routes.js';
 import { readOnlyGuard } from '../ops/read-only/read-only.middleware.js';
 import { httpMetrics } from '../ops/metrics/http-metrics.middleware.js';
@@ -17,7 +20,17 @@ import { opsRuntime, startOpsServices } from '../ops/ops-runtime.js';
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
 
 /** Every module's routes, in one list: adding a module means adding it here. */
-export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes, registerReadOnlyRoutes];
+export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes, registerAuthRoutes, registerTenancyRoutes, registerReadOnlyRoutes];
+
+/**
+ * The API router with every module's routes: what the app serves, and what the
+ * route × role × tenant matrix test walks.
+ */
+export function buildRouter(app: AppContext, extraRoutes: RouteRegistrar[] = []): Router {
+  const router = new Router();
+  for (const register of [...routeRegistrars, ...extraRoutes]) register(router, app);
+  return router;
+}
 
 /** Background work an HTTP process needs (listeners, flushes): started before listening, stopped on close. */
 export type AppService = (app: AppContext) => Promise<() => Promise<void>>;
@@ -41,8 +54,9 @@ export interface AppOptions {
 export function createApp(app: AppContext, opts: AppOptions = {}): Koa<RequestState> {
   const koa = new Koa<RequestState>({ proxy: false });
   koa.silent = true; // errors are logged by our handler, not printed by Koa
-  const router = new Router();
-  for (const register of [...routeRegistrars, ...(opts.extraRoutes ?? [])]) register(router, app);
+  const router = buildRouter(app, opts.extraRoutes);
+  const undeclared = undeclaredRoutes(router);
+  if (undeclared.length) app.logger.warn({ undeclared }, 'routes registered without defineRoute (no declared permission)');
 
   const limit = `${app.config.BODY_LIMIT_KB}kb`;
   const ops = opsRuntime(app);

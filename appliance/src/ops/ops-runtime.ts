@@ -1,6 +1,4 @@
 import type { AppContext } from '../http/app-context.js';
-import { join } from 'node:path';
-import { JsonlAuditSink, type AuditSink } from './audit-sink.js';
 import { authFailures } from './metrics/metrics.js';
 import { RequestStatsRecorder } from './metrics/request-stats.js';
 import { ReadOnlyRepository } from './read-only/read-only.repository.js';
@@ -9,7 +7,6 @@ import { ReadOnlyWatcher } from './read-only/read-only.watcher.js';
 
 /** Operations state attached to one AppContext (one per HTTP app). */
 export interface OpsRuntime {
-  audit: AuditSink;
   readOnlyService: ReadOnlyService;
   readOnlyWatcher: ReadOnlyWatcher;
   requestStats: RequestStatsRecorder;
@@ -24,20 +21,13 @@ export function databaseUrl(app: AppContext): string {
   return url;
 }
 
-/** The audit sink operations write to (interim file until the audit module lands). */
-export function createAuditSink(app: Pick<AppContext, 'config' | 'logger' | 'clock'>): AuditSink {
-  return new JsonlAuditSink(join(app.config.dataDir, 'audit', 'ops-audit.jsonl'), app.logger, app.clock);
-}
-
 /** Builds the ops services for an app context once and hands out the same ones after. */
 export function opsRuntime(app: AppContext): OpsRuntime {
   let rt = runtimes.get(app);
   if (!rt) {
-    const audit = createAuditSink(app);
     const repo = new ReadOnlyRepository(app.db);
     rt = {
-      audit,
-      readOnlyService: new ReadOnlyService(repo, audit, app.clock),
+      readOnlyService: new ReadOnlyService(repo, app.clock),
       readOnlyWatcher: new ReadOnlyWatcher(databaseUrl(app), repo, app.logger),
       requestStats: new RequestStatsRecorder(app.clock),
     };

@@ -1,9 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import { writeSecretFile } from '../../src/config/secrets.js';
 
 /** The compiled CLI (`appliance`). */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -23,14 +20,6 @@ export function cliEnv(dbUrl: string, dataDir: string, extra: Record<string, str
     LOG_LEVEL: 'info',
     ...extra,
   };
-}
-
-/** Writes the interim ops admin token into DATA_DIR/secrets and returns it. */
-export function writeAdminToken(dataDir: string): string {
-  const token = 'test-admin-token-' + Math.random().toString(36).slice(2) + 'xxxxxxxx';
-  mkdirSync(join(dataDir, 'secrets'), { recursive: true, mode: 0o700 });
-  writeSecretFile(join(dataDir, 'secrets', 'ops-admin-token'), token + '\n');
-  return token;
 }
 
 export interface ServeProcess {

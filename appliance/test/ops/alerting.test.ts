@@ -1,8 +1,6 @@
 import t from 'tap';
-import { SMTPServer } from 'smtp-server';
-import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/config.js';
-import { SecretStore } from '../../src/config/secrets.js';
+import { createMailer } from '../../src/mail/mailer.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { AlertingService } from '../../src/ops/alerting/alerting.service.js';
 import { AlertStateRepository } from '../../src/ops/alerting/alert-state.repository.js';
@@ -12,6 +10,7 @@ import { cronFireTimes, detectMissedRuns } from '../../src/ops/alerting/missed-r
 import { RequestStatsRecorder, sumRequestStats } from '../../src/ops/metrics/request-stats.js';
 import { createTestDataSource } from '../helpers/db.js';
 import { tempDir } from '../helpers/app.js';
+import { startSmtp } from '../helpers/smtp.js';
 
 const H = 3_600_000;
 const base = (now: Date): AlertSignals => ({ now, http: null, disks: [{ mount: '/', usePercent: 50 }], certificate: null, backups: null, agents: null, jobs: null });
@@ -45,41 +44,27 @@ t.test('notifications: once when firing, reminder after 24 h, once when resolved
 });
 
 t.test('email through a real SMTP listener (smtp-server) and a failing channel reported', async (t) => {
-  const mails: { from: string; to: string[]; data: string }[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, cb) {
-      let data = '';
-      stream.on('data', (d: Buffer) => (data += d.toString()));
-      stream.on('end', () => {
-        mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), data });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const port = (server.server.address() as AddressInfo).port;
+  const smtp = await startSmtp(t);
   const dir = tempDir(t);
   const config = loadConfig({
     envFile: '/dev/null',
     env: {
-      DATA_DIR: dir, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(port), SMTP_TLS: 'none', SMTP_FROM: 'appliance@officine.example',
+      DATA_DIR: dir, ...smtp.env,
       ALERT_EMAIL_TO: 'it@groupement.example, astreinte@groupement.example',
       ALERT_WEBHOOK_URLS: 'https://127.0.0.1/hook', ALERT_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     },
   });
-  const notifiers = createNotifiers(config, new SecretStore(config.secretsDir));
+  const notifiers = createNotifiers(config, createMailer(config));
   t.same(notifiers.map((n) => n.name), ['email', 'webhook'], 'both channels configured');
   const { ds } = await createTestDataSource(t);
   const svc = new AlertingService(new AlertStateRepository(ds), notifiers, createLogger('silent'), 'https://officine.example');
   const r = await svc.evaluate({ ...base(new Date()), certificate: { notAfter: new Date(Date.now() + 5 * 24 * H), subject: 'CN=officine.example' } });
   t.same(r.notified, [{ kind: 'firing', key: 'tls_expiry' }]);
-  t.equal(mails.length, 1, 'one email');
-  t.same(mails[0]!.to, ['it@groupement.example', 'astreinte@groupement.example'], 'to every recipient');
-  t.match(mails[0]!.data, /Subject: =\?UTF-8\?|Subject: \[Officine ALERTE\]/, 'subject');
-  t.match(mails[0]!.data, /expire le/, 'French body');
+  t.equal(smtp.messages.length, 1, 'one email');
+  const mail = smtp.messages[0]!;
+  t.same(mail.to, ['it@groupement.example', 'astreinte@groupement.example'], 'to every recipient');
+  t.equal(mail.subject, '[Officine ALERTE] Certificat TLS bientôt expiré', 'French subject');
+  t.match(mail.text, /Le certificat CN=officine\.example expire le/, 'French body');
   t.equal(r.deliveryErrors.length, 1, 'the loopback webhook was refused and reported, email still sent');
   t.match(r.deliveryErrors[0], /webhook: .*loopback/);
 });

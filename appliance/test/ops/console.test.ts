@@ -104,6 +104,17 @@ t.test('console menu through tmux: status, read-only only after confirmation', a
   s = await tmux.expect(/Lecture seule : ACTIVÉE/, 'the header showing it');
   t.match(s, /2\) Désactiver le mode lecture seule/, 'menu entry flips');
 
+  // Accounts and the audit chain (identity module).
+  tmux.type('5');
+  await tmux.expect(/compte\(s\)|Aucun compte/, 'the accounts');
+  tmux.type('');
+  await tmux.menu();
+  tmux.type('6');
+  s = await tmux.expect(/Journal d’audit intègre : \d+ entrée/, 'the audit verification');
+  t.pass('audit chain verified from the console (the read-only change was audited)');
+  tmux.type('');
+  await tmux.menu();
+
   // An entry whose module is not merged yet.
   tmux.type('3');
   await tmux.expect(/pas encore disponible/, 'the not-yet message');

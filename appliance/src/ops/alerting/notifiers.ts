@@ -1,6 +1,5 @@
-import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../../config/config.js';
-import type { SecretStore } from '../../config/secrets.js';
+import type { Mailer } from '../../mail/mailer.js';
 import type { Alert } from './alert-rules.js';
 import { PublicAddressPolicy } from './address-policy.js';
 import { NodeHttpTransport, SafeWebhookClient, SystemResolver } from './safe-webhook.client.js';
@@ -29,13 +28,12 @@ export function notificationSubject(n: AlertNotification): string {
   return `[Officine ${PREFIX[n.kind]}] ${n.alert.title}`;
 }
 
-/** Emails through the groupement's SMTP relay (nodemailer). */
+/** Emails through the appliance's mailer (SMTP relay, or the outbox in the demo). */
 export class EmailNotifier implements AlertNotifier {
   readonly name = 'email';
 
   constructor(
-    private readonly transport: Transporter,
-    private readonly from: string,
+    private readonly mailer: Mailer,
     private readonly to: readonly string[],
   ) {}
 
@@ -52,25 +50,8 @@ export class EmailNotifier implements AlertNotifier {
       '',
       'Message automatique de l’appliance Officine (commande « appliance status » pour le détail).',
     ].join('\n');
-    await this.transport.sendMail({ from: this.from, to: [...this.to], subject: notificationSubject(n), text });
+    await this.mailer.send({ to: this.to.join(', '), subject: notificationSubject(n), text });
   }
-}
-
-/** Builds the SMTP transport from configuration; the password is the 0600 secret `smtp-password`. */
-export function createSmtpTransport(config: Config, secrets: SecretStore): Transporter {
-  if (!config.SMTP_HOST) throw new Error('SMTP_HOST is not set');
-  const auth = config.SMTP_USER ? { user: config.SMTP_USER, pass: secrets.get('smtp-password').toString('utf8').trim() } : undefined;
-  return nodemailer.createTransport({
-    host: config.SMTP_HOST,
-    port: config.SMTP_PORT,
-    secure: config.SMTP_TLS === 'implicit',
-    requireTLS: config.SMTP_TLS === 'starttls',
-    ignoreTLS: config.SMTP_TLS === 'none',
-    ...(auth ? { auth } : {}),
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 20_000,
-  });
 }
 
 /** Posts each alert as JSON to the configured webhook URLs through the SSRF-safe client. */
@@ -104,10 +85,10 @@ export class WebhookNotifier implements AlertNotifier {
   }
 }
 
-/** The notifiers configured for production (email when SMTP and recipients are set, webhooks when URLs are). */
-export function createNotifiers(config: Config, secrets: SecretStore): AlertNotifier[] {
+/** The notifiers configured for production (email when recipients are set, webhooks when URLs are). */
+export function createNotifiers(config: Config, mailer: Mailer): AlertNotifier[] {
   const out: AlertNotifier[] = [];
-  if (config.SMTP_HOST && config.ALERT_EMAIL_TO.length) out.push(new EmailNotifier(createSmtpTransport(config, secrets), config.SMTP_FROM, config.ALERT_EMAIL_TO));
+  if (config.ALERT_EMAIL_TO.length) out.push(new EmailNotifier(mailer, config.ALERT_EMAIL_TO));
   if (config.ALERT_WEBHOOK_URLS.length) {
     const client = new SafeWebhookClient({
       allowedHosts: config.ALERT_WEBHOOK_ALLOWED_HOSTS,

@@ -12,6 +12,10 @@ export interface ConsoleActions {
   disableReadOnly(): Promise<void>;
   /** Sends a test alert through every channel; returns a French summary. */
   testAlerts(): Promise<string>;
+  /** The accounts, rendered in French. */
+  users(): Promise<string>;
+  /** Verifies the audit hash chain; French summary. */
+  verifyAudit(): Promise<string>;
   /** Recent log lines, or a French explanation why there are none. */
   logs(): Promise<string>;
 }
@@ -107,8 +111,8 @@ export class ConsoleMenu {
           },
       notYet('Sauvegarder maintenant'),
       notYet('Lister les sauvegardes'),
-      notYet('Utilisateurs'),
-      notYet('Vérifier le journal d’audit'),
+      { label: 'Utilisateurs', run: async () => this.print(await this.actions.users()) },
+      { label: 'Vérifier le journal d’audit', run: async () => this.print(await this.actions.verifyAudit()) },
       { label: 'Journaux', run: async () => this.print(await this.actions.logs()) },
       notYet('Mise à jour'),
       { label: 'Envoyer une alerte de test', run: async () => this.print(await this.actions.testAlerts()) },

@@ -7,8 +7,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Writes still accepted while the appliance is read-only, and why:
- * - signing in, refreshing and ending a session: the super-admin must be able to log in
- *   to the admin pages to turn the switch off; sessions write only their own rows;
+ * - signing in (password + TOTP in one call), refreshing and ending a session: the
+ *   super-admin must be able to log in to the admin pages to turn the switch off; these
+ *   write only sessions, rate-limit counters and audit rows, never business data;
  * - the switch itself (its route still requires a super-admin): otherwise the API
  *   could turn it on but never off.
  * Everything else — ingestion, edits, user management, exports that record a job — is
@@ -17,7 +18,6 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export const READ_ONLY_ALLOWED: readonly { method: string; path: string }[] = [
   { method: 'POST', path: '/api/auth/login' },
-  { method: 'POST', path: '/api/auth/totp' },
   { method: 'POST', path: '/api/auth/refresh' },
   { method: 'POST', path: '/api/auth/logout' },
   { method: 'POST', path: '/api/admin/read-only' },

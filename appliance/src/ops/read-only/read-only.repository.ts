@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 /** The kill switch as stored in `appliance_settings` under key `read_only`. */
 export interface ReadOnlyState {
@@ -27,7 +27,7 @@ export function parseReadOnlyState(value: unknown): ReadOnlyState {
   };
 }
 
-/** Reads and writes the switch; a write and its NOTIFY commit together. */
+/** Reads and writes the switch; a write, its audit entry and its NOTIFY commit together. */
 export class ReadOnlyRepository {
   constructor(private readonly db: DataSource) {}
 
@@ -36,7 +36,8 @@ export class ReadOnlyRepository {
     return rows[0] ? parseReadOnlyState(rows[0].value) : READ_ONLY_OFF;
   }
 
-  async set(state: ReadOnlyState): Promise<void> {
+  /** Stores the state; `alsoInTx` runs in the same transaction (the audit entry). */
+  async set(state: ReadOnlyState, alsoInTx?: (m: EntityManager) => Promise<unknown>): Promise<void> {
     const json = JSON.stringify(state);
     await this.db.transaction(async (m) => {
       await m.query(
@@ -44,6 +45,7 @@ export class ReadOnlyRepository {
          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
         [READ_ONLY_SETTING, json],
       );
+      await alsoInTx?.(m);
       await m.query('SELECT pg_notify($1, $2)', [READ_ONLY_CHANNEL, json]);
     });
   }

@@ -1,8 +1,7 @@
 import type { Router } from '@koa/router';
 import { z } from 'zod';
 import type { AppContext } from '../../http/app-context.js';
-import { ValidationError } from '../../http/errors.js';
-import { requireSuperAdmin } from '../admin-guard.js';
+import { currentUser, defineRoute, requestActor } from '../../http/route.js';
 import { opsRuntime } from '../ops-runtime.js';
 
 const ToggleBody = z.union([
@@ -12,28 +11,43 @@ const ToggleBody = z.union([
 
 /**
  * The kill switch over HTTP: a public state for the UI banner (no reason, no actor),
- * and the super-admin view and toggle. Logic lives in ReadOnlyService.
+ * and the super-admin view and toggle (`ops.admin`). Logic lives in ReadOnlyService.
  */
 export function registerReadOnlyRoutes(router: Router, app: AppContext): void {
-  router.get('/api/ops/read-only', (ctx) => {
-    const s = opsRuntime(app).readOnlyWatcher.current();
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { readOnly: s.enabled, since: s.enabled ? s.since : null };
+  defineRoute(router, app, {
+    method: 'GET',
+    path: '/api/ops/read-only',
+    permission: 'public',
+    tenant: false,
+    rateLimit: 'none',
+    summary: 'Whether the appliance is read-only (UI banner).',
+    handler: () => {
+      const s = opsRuntime(app).readOnlyWatcher.current();
+      return { readOnly: s.enabled, since: s.enabled ? s.since : null };
+    },
   });
 
-  router.get('/api/admin/read-only', async (ctx) => {
-    await requireSuperAdmin(ctx, app);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = await opsRuntime(app).readOnlyService.status();
+  defineRoute(router, app, {
+    method: 'GET',
+    path: '/api/admin/read-only',
+    permission: 'ops.admin',
+    tenant: false,
+    summary: 'Read-only state with reason and actor.',
+    handler: () => opsRuntime(app).readOnlyService.status(),
   });
 
-  router.post('/api/admin/read-only', async (ctx) => {
-    const actor = await requireSuperAdmin(ctx, app);
-    const parsed = ToggleBody.safeParse(ctx.request.body);
-    if (!parsed.success) {
-      throw new ValidationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-    }
-    const svc = opsRuntime(app).readOnlyService;
-    ctx.body = parsed.data.enabled ? await svc.enable(parsed.data.reason, actor) : await svc.disable(actor);
+  defineRoute(router, app, {
+    method: 'POST',
+    path: '/api/admin/read-only',
+    permission: 'ops.admin',
+    tenant: false,
+    body: ToggleBody,
+    summary: 'Switch read-only mode on (with a reason) or off.',
+    handler: async (ctx, { body }) => {
+      const user = currentUser(ctx);
+      const actor = { audit: requestActor(ctx), label: `${user.displayName} (super-admin)` };
+      const svc = opsRuntime(app).readOnlyService;
+      return body.enabled ? svc.enable(body.reason, actor) : svc.disable(actor);
+    },
   });
 }
