@@ -24,6 +24,8 @@ export function cliEnv(dbUrl: string, dataDir: string, extra: Record<string, str
 
 export interface ServeProcess {
   url: string;
+  /** The loopback Prometheus endpoint of this process. */
+  metricsUrl: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -41,14 +43,14 @@ export async function spawnServe(t: Test, env: NodeJS.ProcessEnv): Promise<Serve
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 30_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /"url":"(http:\/\/[^"]+)".*"msg":"appliance listening"/.exec(out);
+      const m = /"url":"(http:\/\/[^"]+)","metricsUrl":"(http:\/\/[^"]+)".*"msg":"appliance listening"/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve([m[1]!, m[2]!]);
       }
     });
     child.once('exit', (code) => {
@@ -56,7 +58,7 @@ export async function spawnServe(t: Test, env: NodeJS.ProcessEnv): Promise<Serve
       reject(new Error(`serve exited ${code}:\n${out}\n${err}`));
     });
   });
-  return { url, child, stop };
+  return { url, metricsUrl, child, stop };
 }
 
 /** Runs the CLI to completion. */

@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { verifyAuditChain } from '../../src/audit/audit.service.js';
 import { loadConfig } from '../../src/config/config.js';
 import { SecretStore } from '../../src/config/secrets.js';
 import { APP_VERSION } from '../../src/config/version.js';
@@ -70,6 +71,12 @@ t.test('kill switch across two real serve processes: propagation, refusals, read
   t.match(adminView, { reason: 'Incident stockage', by: /super-admin/ }, 'super-admin sees reason and actor');
   const login = await fetch(`${b.url}/api/auth/login`, { method: 'POST', headers: { ...anonymousHeaders(ctx), 'content-type': 'application/json' }, body: JSON.stringify({ email: admin.email, password: 'wrong password here' }) });
   t.equal(login.status, 401, 'login still reaches its handler (wrong password → 401, not 503)');
+  const metrics = await (await fetch(b.metricsUrl)).text();
+  t.match(b.metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, 'the serve process exposes metrics on loopback');
+  t.match(metrics, /officine_auth_failures_total\{reason="password"\} 1/, 'the failed login was counted');
+  t.match(metrics, /officine_http_requests_total\{method="POST",route="unmatched",status_class="5xx"\} \d+/, 'refused writes counted as 503s');
+  t.match(metrics, /officine_read_only 1/, 'read-only gauge');
+  t.notMatch(metrics, /officine_http_server_errors_total\{route="unmatched"\}/, 'but not as server errors (no 5xx alert during maintenance)');
 
   // Off through the API (allow-listed path), on and off through the CLI.
   const off = await toggle(b.url, adminSession.headers, { enabled: false });
@@ -105,8 +112,7 @@ t.test('kill switch across two real serve processes: propagation, refusals, read
   t.same(audit.map((e) => e.action), ['ops.read_only.enabled', 'ops.read_only.disabled', 'ops.read_only.enabled', 'ops.read_only.disabled'], 'every change in the hash-chained audit log');
   t.match(audit[0], { actor_user_id: admin.id, actor_role: 'super_admin', level: 'warning', details: { reason: 'Incident stockage' } }, 'API actor');
   t.match(audit[2], { actor_user_id: null, actor_role: 'console', details: { via: 'console', command: 'readonly', reason: 'Restauration en cours' } }, 'CLI actor (OS account)');
-  const verify = await runCli(['audit', 'verify', '--json'], env);
-  t.match(JSON.parse(verify.stdout), { ok: true }, 'audit chain intact');
+  t.match(await verifyAuditChain(ctx.db), { ok: true }, 'audit chain intact');
 });
 
 t.test('in-process: real write route refused then served; allow-list', async (t) => {

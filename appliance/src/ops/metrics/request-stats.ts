@@ -27,10 +27,11 @@ export class RequestStatsRecorder {
     return b;
   }
 
-  request(status: number): void {
+  /** Counts one request; `serverError` for a 5xx that is a fault (not a deliberate refusal). */
+  request(serverError: boolean): void {
     const b = this.bucket();
     b.total++;
-    if (status >= 500) b.serverErrors++;
+    if (serverError) b.serverErrors++;
   }
 
   authFailure(): void {
