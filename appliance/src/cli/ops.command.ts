@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { pendingMigrations } from '../db/migrator.js';

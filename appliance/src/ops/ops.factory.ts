@@ -1,4 +1,4 @@
-import { authRuntime } from '../auth/auth-runtime.js';
+import { createMailer } from '../mail/mailer.js';
 import type { AppContext } from '../http/app-context.js';
 import { AlertingService, AlertSignalsCollector, startAlertMonitor } from './alerting/alerting.service.js';
 import { AlertStateRepository } from './alerting/alert-state.repository.js';
@@ -35,7 +35,7 @@ export function buildAlerting(app: AppContext, providers: OpsProviders = createO
       tls: new TlsProbe(app.config.TLS_CERT_FILE, app.config.PUBLIC_URL),
       logger: app.logger,
     }),
-    service: new AlertingService(new AlertStateRepository(app.db), createNotifiers(app.config, authRuntime(app).mailer), app.logger, app.config.PUBLIC_URL),
+    service: new AlertingService(new AlertStateRepository(app.db), createNotifiers(app.config, createMailer(app.config)), app.logger, app.config.PUBLIC_URL),
   };
 }
 
