@@ -29,7 +29,7 @@ class Tmux {
   async expect(re: RegExp, what: string): Promise<string> {
     let last = '';
     try {
-      await waitFor(async () => re.test((last = this.screen().trimEnd())), 15_000);
+      await waitFor(async () => re.test((last = this.screen().trimEnd())), 30_000);
     } catch {
       throw new Error(`screen never showed ${what} (${re}):\n${last}`);
     }
@@ -54,7 +54,8 @@ t.test('console menu through tmux: status, read-only only after confirmation', a
   const env = cliEnv(db.url, dir, { PUBLIC_URL: 'https://officine.groupement.test', LOG_LEVEL: 'warn' });
   const script = join(dir, 'console.sh');
   const exports = Object.entries(env).map(([k, v]) => `export ${k}='${String(v).replace(/'/g, `'\\''`)}'`).join('\n');
-  writeFileSync(script, `#!/bin/sh\n${exports}\nexec '${process.execPath}' '${CLI}' console\n`, { mode: 0o700 });
+  // The pane stays open after the console exits (so its last screen and exit code can be read).
+  writeFileSync(script, `#!/bin/sh\n${exports}\n'${process.execPath}' '${CLI}' console\necho "[exit $?]"\nsleep 60\n`, { mode: 0o700 });
 
   const tmux = new Tmux(`officine-test-${process.pid}`);
   tmux.run('new-session', '-d', '-s', 'console', '-x', '140', '-y', '60', script);
@@ -130,6 +131,6 @@ t.test('console menu through tmux: status, read-only only after confirmation', a
   tmux.type('');
   await tmux.menu();
   tmux.type('0');
-  await tmux.expect(/Au revoir/, 'the goodbye');
-  t.pass('« 0 » quits');
+  await tmux.expect(/Au revoir\.\s*\[exit 0\]/, 'the goodbye and exit code 0');
+  t.pass('« 0 » quits cleanly');
 });
