@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
+import { registerBackupCommands } from './backup.command.js';
+import { registerCatalogueCommand } from '../catalogue/catalogue.command.js';
+import { registerIngestCommand } from '../ingest/ingest.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
 import { registerUsersCommand } from './users.command.js';
 import { registerAuditCommand } from './audit.command.js';
@@ -21,6 +25,10 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerUsersCommand(program);
   registerAuditCommand(program);
+  registerBackupCommands(program);
+  registerSchedulerCommand(program);
+  registerCatalogueCommand(program);
+  registerIngestCommand(program);
   registerOpsCommands(program);
   return program;
 }

@@ -1,9 +1,12 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config/config.js';
+
 /**
- * What operations read from modules that land separately (backups, agents, the
- * scheduler's job runs). Each is a small interface; `null` from a provider means
- * "this module is not installed yet", which status shows as « non disponible » and
- * the alert rules treat as nothing to report. createOpsProviders is the one place
- * where the real implementations get wired in.
+ * What operations read from other modules: backups, agents, the scheduler's job runs.
+ * Each is a small interface; `null` from a provider means "this module is not
+ * installed yet", which status shows as « non disponible » and the alert rules treat
+ * as nothing to report. createOpsProviders is the one place where the real
+ * implementations are wired in.
  */
 
 /** Last backup and restore drill of one target (NAS, S3…). */
@@ -35,7 +38,7 @@ export interface JobRunRecord {
   job: string;
   startedAt: Date;
   finishedAt: Date | null;
-  /** e.g. running, succeeded, failed, skipped */
+  /** running, succeeded, failed, skipped (another run held the job's lock) */
   outcome: string;
   error?: string | null;
 }
@@ -62,14 +65,66 @@ export interface OpsProviders {
   jobRuns: JobRunProvider;
 }
 
-/** Placeholder for a module not merged yet. */
-const unavailable: OpsProviders = {
-  backups: { targets: async () => null },
-  agents: { agents: async () => null },
-  jobRuns: { jobs: async () => null, runsSince: async () => [], firstRunAt: async () => null },
-};
+/** The scheduler's journal (`job_runs`) and its declared jobs. */
+export class DbJobRunProvider implements JobRunProvider {
+  constructor(
+    private readonly db: DataSource,
+    private readonly declared: () => ScheduledJobSpec[],
+  ) {}
 
-/** The providers for this build (real ones replace the placeholders as modules land). */
-export function createOpsProviders(): OpsProviders {
-  return unavailable;
+  async jobs(): Promise<ScheduledJobSpec[]> {
+    return this.declared().map(({ name, cron, timezone }) => ({ name, cron, ...(timezone ? { timezone } : {}) }));
+  }
+
+  async runsSince(since: Date): Promise<JobRunRecord[]> {
+    const rows: { job: string; started_at: Date; finished_at: Date | null; outcome: string; error: string | null }[] = await this.db.query(
+      `SELECT job, started_at, finished_at, outcome, error FROM job_runs WHERE started_at >= $1 ORDER BY started_at, id`,
+      [since],
+    );
+    return rows.map((r) => ({ job: r.job, startedAt: new Date(r.started_at), finishedAt: r.finished_at ? new Date(r.finished_at) : null, outcome: r.outcome, error: r.error }));
+  }
+
+  async firstRunAt(): Promise<Date | null> {
+    const rows: { first: Date | null }[] = await this.db.query(`SELECT min(started_at) AS first FROM job_runs`);
+    return rows[0]?.first ? new Date(rows[0].first) : null;
+  }
 }
+
+/** Drill results, read from where the drill host publishes them (the backup targets). */
+export type DrillLookup = () => Promise<{ source: string | null; at: Date; ok: boolean } | null>;
+
+/**
+ * Backups per configured target from `backup_records` (the newest backup verified on
+ * each target); the drill, when a lookup is given, is attached to the target that
+ * published it. Status passes a lookup (it reads the targets); the alert rules do not.
+ */
+export class DbBackupStatusProvider implements BackupStatusProvider {
+  constructor(
+    private readonly db: DataSource,
+    private readonly config: Pick<Config, 'BACKUP_TARGETS'>,
+    private readonly drill?: DrillLookup,
+  ) {}
+
+  async targets(): Promise<BackupTargetStatus[]> {
+    const drill = this.drill ? await this.drill().catch(() => null) : null;
+    const out: BackupTargetStatus[] = [];
+    for (const target of this.config.BACKUP_TARGETS) {
+      const rows: { finished_at: Date }[] = await this.db.query(
+        `SELECT finished_at FROM backup_records WHERE targets @> $1::jsonb ORDER BY finished_at DESC LIMIT 1`,
+        [JSON.stringify([{ target, verified: true }])],
+      );
+      const mine = drill && (drill.source === target || drill.source === null);
+      out.push({
+        target,
+        lastBackupAt: rows[0] ? new Date(rows[0].finished_at) : null,
+        lastBackupOk: rows[0] ? true : null,
+        lastDrillAt: mine ? drill.at : null,
+        lastDrillOk: mine ? drill.ok : null,
+      });
+    }
+    return out;
+  }
+}
+
+/** Placeholder until the agent module lands. */
+export const agentsUnavailable: AgentStatusProvider = { agents: async () => null };

@@ -79,10 +79,12 @@ t.test('appliance status --json (real CLI): stable keys, exit code follows healt
   t.equal(ok.code, 0, `healthy → exit 0 ${ok.stderr}`);
   const r = JSON.parse(ok.stdout) as StatusReport;
   t.same(Object.keys(r), ['version', 'generatedAt', 'system', 'postgres', 'processes', 'tls', 'backups', 'agents', 'readOnly', 'migrations'], 'stable top-level keys');
-  t.match(r, { processes: { web: { ok: true }, scheduler: { available: false } }, backups: { available: false }, agents: { available: false }, tls: null });
+  t.match(r, { processes: { web: { ok: true, instances: 1 }, scheduler: { available: true, active: false } }, backups: { available: true, targets: [] }, agents: { available: false }, tls: null });
 
   const down = await runCli(['status'], { ...env, PORT: '1' });
   t.equal(down.code, 1, 'web server down → exit 1');
   t.match(down.stdout, /Serveur web\s+ARRÊTÉ/, 'French text');
-  t.match(down.stdout, /non disponible/, 'modules not installed yet shown as such');
+  t.match(down.stdout, /Planificateur\s+ARRÊTÉ/, 'no scheduler holds the runner lock');
+  t.match(down.stdout, /AUCUNE CIBLE CONFIGURÉE/, 'no backup target configured');
+  t.match(down.stdout, /Agents\s+non disponible/, 'modules not installed yet shown as such');
 });

@@ -9,6 +9,15 @@ import { detectMissedRuns } from './missed-runs.js';
 import type { AlertNotification, AlertNotifier, NotificationKind } from './notifiers.js';
 
 const MIN = 60_000;
+const EXTERNAL_PREFIX = 'ext:';
+
+/** An alert another module computed (stable code, French message). */
+export interface ExternalAlert {
+  code: string;
+  message: string;
+  severity?: 'warning' | 'critical';
+  details?: Record<string, unknown>;
+}
 const H = 60 * MIN;
 
 /** Gathers one snapshot of every signal the rules need; each source fails on its own (null). */
@@ -78,8 +87,27 @@ export class AlertingService {
   ) {}
 
   async evaluate(signals: AlertSignals): Promise<EvaluationReport> {
-    const now = signals.now;
-    const firing = evaluateRules(signals, this.thresholds);
+    return this.apply(evaluateRules(signals, this.thresholds), signals.now, (key) => !key.startsWith(EXTERNAL_PREFIX));
+  }
+
+  /**
+   * Alerts computed by another module's own check (e.g. the backup module's hourly
+   * `backup.health`): the complete current set for `source`, so that what is absent
+   * is resolved. Keys are `ext:<source>:<code>`; `evaluate` never resolves them.
+   */
+  async evaluateExternal(source: string, alerts: readonly ExternalAlert[], now: Date): Promise<EvaluationReport> {
+    const prefix = `${EXTERNAL_PREFIX}${source}:`;
+    const mapped: Alert[] = alerts.map((a) => ({
+      key: prefix + a.code,
+      rule: a.code,
+      severity: a.severity ?? 'warning',
+      title: a.message,
+      detail: a.details ? `${a.message}\n${Object.entries(a.details).map(([k, v]) => `${k} : ${String(v)}`).join('\n')}` : a.message,
+    }));
+    return this.apply(mapped, now, (key) => key.startsWith(prefix));
+  }
+
+  private async apply(firing: Alert[], now: Date, owns: (key: string) => boolean): Promise<EvaluationReport> {
     const report: EvaluationReport = { firing, notified: [], deliveryErrors: [] };
     const keys = new Set(firing.map((a) => a.key));
     for (const a of firing) {
@@ -87,7 +115,7 @@ export class AlertingService {
       else if (await this.states.claimReminder(a, now, new Date(now.getTime() - this.reminderH * H))) await this.deliver('reminder', a, now, report);
     }
     for (const old of await this.states.firing()) {
-      if (!keys.has(old.key) && (await this.states.claimResolved(old.key))) await this.deliver('resolved', old, now, report);
+      if (owns(old.key) && !keys.has(old.key) && (await this.states.claimResolved(old.key))) await this.deliver('resolved', old, now, report);
     }
     return report;
   }

@@ -44,7 +44,8 @@ export function renderStatus(r: StatusReport): string {
   if (r.processes.web.instances !== null) {
     row('Processus web', `${r.processes.web.instances} connecté(s) à la base${r.processes.web.uptimeS !== null ? `, le plus ancien depuis ${dur(r.processes.web.uptimeS)}` : ''}`);
   }
-  row('Planificateur', r.processes.scheduler.available ? `dernière tâche : ${when(r.processes.scheduler.lastRunAt)}` : NA);
+  const sch = r.processes.scheduler;
+  row('Planificateur', sch.available ? `${sch.active === null ? 'état inconnu' : sch.active ? 'en marche' : 'ARRÊTÉ'}, dernière tâche : ${when(sch.lastRunAt)}` : NA);
   row('PostgreSQL', r.postgres.ok ? `en marche (version ${r.postgres.version})` : `INJOIGNABLE (${r.postgres.error ?? '?'})`);
   if (r.postgres.ok) {
     row('Taille de la base', bytes(r.postgres.sizeBytes));

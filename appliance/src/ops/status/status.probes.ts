@@ -5,6 +5,7 @@ import { connect as tlsConnect } from 'node:tls';
 import si from 'systeminformation';
 import type { DataSource } from 'typeorm';
 import { READ_ONLY_LISTENER_APP } from '../read-only/read-only.watcher.js';
+import { SCHEDULER_LOCK_KEY } from '../../scheduler/scheduler.service.js';
 
 /** One mounted filesystem's usage. */
 export interface DiskUsage {
@@ -121,6 +122,17 @@ export async function webInstances(db: DataSource): Promise<{ instances: number;
     [READ_ONLY_LISTENER_APP],
   );
   return { instances: Number(rows[0]?.n ?? 0), oldestStartedAt: rows[0]?.oldest ?? null };
+}
+
+/** Whether a scheduler process holds the runner's advisory lock (it is the active one). */
+export async function schedulerActive(db: DataSource): Promise<boolean> {
+  const rows: { n: string }[] = await db.query(
+    `SELECT count(*)::text AS n FROM pg_locks
+      WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = $1 AND objsubid = 1
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [SCHEDULER_LOCK_KEY],
+  );
+  return Number(rows[0]?.n ?? 0) > 0;
 }
 
 /** Whether the web process answers its liveness probe. */

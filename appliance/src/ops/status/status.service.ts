@@ -3,7 +3,7 @@ import type { Config } from '../../config/config.js';
 import { pendingMigrations } from '../../db/migrator.js';
 import type { OpsProviders } from '../ops.providers.js';
 import type { ReadOnlyRepository, ReadOnlyState } from '../read-only/read-only.repository.js';
-import { PostgresProbe, probeWeb, webInstances, type PostgresSnapshot, type SystemProbe, type SystemSnapshot, type TlsProbe } from './status.probes.js';
+import { PostgresProbe, probeWeb, schedulerActive, webInstances, type PostgresSnapshot, type SystemProbe, type SystemSnapshot, type TlsProbe } from './status.probes.js';
 
 /** A section that could not be read carries its error instead of its data. */
 export type Section<T> = T | { error: string };
@@ -22,7 +22,8 @@ export interface StatusReport {
   processes: {
     /** `ok`: /healthz answered at HOST:PORT; `instances`: web processes attached to the database; `uptimeS`: the oldest one's. */
     web: { ok: boolean; url: string; error?: string; instances: number | null; uptimeS: number | null };
-    scheduler: { lastRunAt: string | null; available: boolean };
+    /** `active`: a scheduler process holds the runner lock; `lastRunAt`: newest job run. */
+    scheduler: { available: boolean; active: boolean | null; lastRunAt: string | null };
   };
   tls: Section<{ source: string; subject: string; notAfter: string; daysLeft: number } | null>;
   backups: Section<{
@@ -98,7 +99,8 @@ export class StatusService {
       (async () => {
         const jobs = await d.providers.jobRuns.jobs().catch(() => null);
         const runs = jobs ? await d.providers.jobRuns.runsSince(new Date(now.getTime() - 7 * 86_400_000)).catch(() => []) : [];
-        return { available: jobs !== null, lastRunAt: iso(runs.at(-1)?.startedAt ?? null) };
+        const active = jobs ? await schedulerActive(d.db).catch(() => null) : null;
+        return { available: jobs !== null, active, lastRunAt: iso(runs.at(-1)?.startedAt ?? null) };
       })(),
     ]);
     const web = {
