@@ -10,6 +10,10 @@ import { ReadOnlyService, type SwitchActor } from '../ops/read-only/read-only.se
 import { verifyAuditChain, recordAudit } from '../audit/audit.service.js';
 import { UserAdminService } from '../auth/user-admin.service.js';
 import { consoleActor } from './users.command.js';
+import { BackupRecordRepository } from '../backup/backup-record.repository.js';
+import { allJobs } from '../scheduler/all-jobs.js';
+import { runJobOnce } from '../scheduler/job-runner.js';
+import { databaseUrl } from '../ops/ops-runtime.js';
 import { probeWeb } from '../ops/status/status.probes.js';
 import { renderStatus } from '../ops/status/status.presenter.js';
 import type { AppContext } from '../http/app-context.js';
@@ -76,6 +80,26 @@ function consoleActions(app: AppContext): ConsoleActions {
       const r = await buildAlerting(app).service.sendTest(app.clock.now());
       if (!app.config.ALERT_EMAIL_TO.length && !app.config.ALERT_WEBHOOK_URLS.length) return 'Aucun destinataire d’alerte configuré (ALERT_EMAIL_TO, ALERT_WEBHOOK_URLS).';
       return r.deliveryErrors.length ? `Échec de livraison :\n  ${r.deliveryErrors.join('\n  ')}` : 'Alerte de test envoyée.';
+    },
+    async backupNow() {
+      if (!app.config.BACKUP_TARGETS.length) return 'Aucune cible de sauvegarde configurée (BACKUP_TARGETS : s3, nas) : rien n’a été lancé.';
+      const job = allJobs(app, databaseUrl(app)).find((j) => j.name === 'backup.nightly');
+      if (!job) return 'Tâche de sauvegarde introuvable.';
+      const r = await runJobOnce(app, job);
+      if (r.outcome === 'skipped') return 'Une sauvegarde est déjà en cours : rien n’a été lancé.';
+      if (r.outcome === 'failed') return `Échec de la sauvegarde : ${r.error ?? 'erreur inconnue'}`;
+      const [last] = await new BackupRecordRepository(app.db).recent(1);
+      return last ? `Sauvegarde ${last.id} : ${last.status === 'verified' ? 'vérifiée sur toutes les cibles' : 'PARTIELLE'}.` : 'Sauvegarde terminée.';
+    },
+    async listBackups() {
+      const list = await new BackupRecordRepository(app.db).recent(15);
+      if (!list.length) return 'Aucune sauvegarde enregistrée.';
+      const status: Record<string, string> = { verified: 'vérifiée', partial: 'PARTIELLE', failed: 'ÉCHEC' };
+      const when = (d: Date) => d.toLocaleString('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'short' });
+      return [
+        'Dernières sauvegardes (détail et restauration : appliance backup list|status|restore) :',
+        ...list.map((b) => `  ${when(b.finishedAt)}  ${b.id.padEnd(28)} ${(status[b.status] ?? b.status).padEnd(10)} ${b.targets.map((t) => `${t.target}:${t.verified ? 'ok' : 'échec'}`).join(' ')}`),
+      ].join('\n');
     },
     async users() {
       const list = await new UserAdminService(app).list({});

@@ -116,9 +116,28 @@ t.test('console menu through tmux: status, read-only only after confirmation', a
   tmux.type('');
   await tmux.menu();
 
-  // An entry whose module is not merged yet.
+  // Backups: listing, and "backup now" only after « oui » (no target configured here: a clear refusal).
+  tmux.type('4');
+  await tmux.expect(/Aucune sauvegarde enregistrée/, 'the (empty) backup list');
+  tmux.type('');
+  await tmux.menu();
   tmux.type('3');
-  await tmux.expect(/pas encore disponible/, 'the not-yet message');
+  await tmux.expect(/Tapez « oui » pour confirmer/, 'the backup confirmation');
+  tmux.type('non');
+  await tmux.expect(/Annulé/, 'the cancellation');
+  tmux.type('');
+  await tmux.menu();
+  tmux.type('3');
+  await tmux.expect(/Tapez « oui » pour confirmer/, 'the backup confirmation');
+  tmux.type('oui');
+  await tmux.expect(/Aucune cible de sauvegarde configurée/, 'a clear refusal without a target');
+  t.pass('backup now asks for confirmation and explains why it cannot run');
+  tmux.type('');
+  await tmux.menu();
+
+  // An entry whose module is not merged yet.
+  tmux.type('8');
+  await tmux.expect(/Mise à jour : .*pas encore disponible/, 'the not-yet message');
   tmux.type('');
 
   // Disable (confirmed), then quit.

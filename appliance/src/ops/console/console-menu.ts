@@ -12,6 +12,10 @@ export interface ConsoleActions {
   disableReadOnly(): Promise<void>;
   /** Sends a test alert through every channel; returns a French summary. */
   testAlerts(): Promise<string>;
+  /** Runs the nightly backup job now (journaled, never overlapping); French summary. */
+  backupNow(): Promise<string>;
+  /** The latest backups from the journal; French. */
+  listBackups(): Promise<string>;
   /** The accounts, rendered in French. */
   users(): Promise<string>;
   /** Verifies the audit hash chain; French summary. */
@@ -109,8 +113,15 @@ export class ConsoleMenu {
               this.print('Mode lecture seule ACTIVÉ : les écritures reçoivent 503, la consultation continue.');
             },
           },
-      notYet('Sauvegarder maintenant'),
-      notYet('Lister les sauvegardes'),
+      {
+        label: 'Sauvegarder maintenant',
+        run: async () => {
+          if (!(await this.confirm('Lancer une sauvegarde complète maintenant (plusieurs minutes, charge la base) ?'))) return;
+          this.print('Sauvegarde en cours…');
+          this.print(await this.actions.backupNow());
+        },
+      },
+      { label: 'Lister les sauvegardes', run: async () => this.print(await this.actions.listBackups()) },
       { label: 'Utilisateurs', run: async () => this.print(await this.actions.users()) },
       { label: 'Vérifier le journal d’audit', run: async () => this.print(await this.actions.verifyAudit()) },
       { label: 'Journaux', run: async () => this.print(await this.actions.logs()) },
