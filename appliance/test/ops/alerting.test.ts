@@ -75,6 +75,12 @@ t.test('missed runs from job runs + cron expressions', async (t) => {
   const fires = cronFireTimes('15 2 * * *', new Date('2026-03-08T00:00:00Z'), now);
   t.same(fires.map((d) => d.toISOString()), ['2026-03-08T02:15:00.000Z', '2026-03-09T02:15:00.000Z', '2026-03-10T02:15:00.000Z'], 'fire times (UTC)');
   t.same(cronFireTimes('15 2 * * *', new Date('2026-03-08T00:00:00Z'), new Date('2026-03-09T00:00:00Z'), 'Europe/Paris').map((d) => d.toISOString()), ['2026-03-08T01:15:00.000Z'], 'time zone honoured');
+  t.same(
+    cronFireTimes('0 9 * * 1', new Date('2026-03-20T00:00:00Z'), new Date('2026-04-01T00:00:00Z'), 'Europe/Paris').map((d) => d.toISOString()),
+    ['2026-03-23T08:00:00.000Z', '2026-03-30T07:00:00.000Z'],
+    'weekday and the switch to summer time',
+  );
+  t.same(cronFireTimes('0 0 L * *', new Date('2026-02-01T00:00:00Z'), new Date('2026-04-02T00:00:00Z')).map((d) => d.toISOString()), ['2026-02-28T00:00:00.000Z', '2026-03-31T00:00:00.000Z'], 'last day of month');
 
   const hourly = (from: number, to: number, skip: number[] = []) =>
     Array.from({ length: to - from }, (_, i) => from + i)
