@@ -118,7 +118,7 @@ function consoleActions(app: AppContext): ConsoleActions {
       return [`ALERTE : journal d’audit altéré (${v.problems.length} problème(s) sur ${v.rows} entrée(s)) :`, ...v.problems.map((p) => `  - entrée ${p.id} : ${p.kind === 'modified' ? 'modifiée après écriture' : 'chaînage rompu'}`)].join('\n');
     },
     async logs() {
-      const r = spawnSync('journalctl', ['-u', 'officine-appliance', '-n', '40', '--no-pager', '-o', 'cat'], { encoding: 'utf8', timeout: 5000 });
+      const r = spawnSync('journalctl', ['-u', 'officine-appliance', '-u', 'officine-scheduler', '-n', '40', '--no-pager', '-o', 'cat'], { encoding: 'utf8', timeout: 5000 });
       if (r.error || r.status !== 0) return 'Journaux indisponibles ici (journalctl absent ou service officine-appliance inconnu).';
       return r.stdout || '(journal vide)';
     },
