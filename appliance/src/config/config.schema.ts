@@ -105,6 +105,12 @@ export const configSchema = z.object({
   NAS_SFTP_KEY_FILE: z.string().min(1).default('nas-sftp-key'),
   NAS_SFTP_PATH: z.string().min(1).default('officine'),
 
+  // Pharmacy data. BDPM_DIR: the public drug database files the demo imports (default: ../shared/data/bdpm
+  // beside the install); DEMO_*: the size of the synthetic history `appliance demo` seeds for its pharmacies.
+  BDPM_DIR: z.string().min(1).optional(),
+  DEMO_MONTHS: z.coerce.number().int().min(0).max(36).default(12),
+  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(120),
+
   // --- Operations (issue 7): metrics, TLS watch, read-only switch, alerting ---
   /** Prometheus endpoint, always bound to 127.0.0.1 (0 = any free port). */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
