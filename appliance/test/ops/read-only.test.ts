@@ -35,7 +35,8 @@ t.test('kill switch across two real serve processes: propagation, refusals, read
   const { pharmacyIds } = await createGroupement(ctx.db, 1);
   const staff = await sessionFor(ctx, (await createUser(ctx, { role: 'pharmacy_admin', pharmacyId: pharmacyIds[0]!, totpSecret: TOTP_SEED })).id);
   const env = cliEnv(db.url, dataDir);
-  const [a, b] = await Promise.all([spawnServe(t, env), spawnServe(t, env)]);
+  const [a, b, missingReason] = await Promise.all([spawnServe(t, env), spawnServe(t, env), runCli(['readonly', 'on'], env)]);
+  t.not(missingReason.code, 0, '--reason is mandatory');
   t.not(a.url, b.url, 'two processes on two ports');
 
   t.equal(await isReadOnly(a.url), false, 'starts writable');
@@ -89,8 +90,6 @@ t.test('kill switch across two real serve processes: propagation, refusals, read
   t.match(cliOn.stdout, /lecture seule ACTIVÉ/);
   const cliMs = await waitFor(async () => (await tryWrite(a.url)).status === 503 && (await tryWrite(b.url)).status === 503, 5000);
   t.ok(cliMs <= 1000, `CLI switch seen by both processes ${cliMs.toFixed(0)} ms after the CLI exited`);
-  const missingReason = await runCli(['readonly', 'on'], env);
-  t.not(missingReason.code, 0, '--reason is mandatory');
   const st = await runCli(['readonly', 'status'], env);
   t.equal(st.code, 4, 'status exits 4 while read-only');
   t.match(st.stdout, /Restauration en cours/);
