@@ -10,6 +10,7 @@ import { registerServeCommands } from './serve.command.js';
 import { registerUsersCommand } from './users.command.js';
 import { registerAuditCommand } from './audit.command.js';
 import { registerAgentsCommand } from '../agent-channel/agents.command.js';
+import { registerOpsCommands } from './ops.command.js';
 
 /**
  * `appliance`: the server and the operator console in one binary. Each domain
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerCatalogueCommand(program);
   registerIngestCommand(program);
   registerAgentsCommand(program);
+  registerOpsCommands(program);
   return program;
 }
 

@@ -118,6 +118,22 @@ export const configSchema = z.object({
   AGENT_ENROL_CODE_TTL_HOURS: z.coerce.number().min(0.01).max(720).default(24),
   /** Agent channel: largest sealed message accepted. */
   AGENT_MAX_MESSAGE_KB: z.coerce.number().int().min(16).max(262_144).default(32_768),
+
+  // --- Operations (issue 7): metrics, TLS watch, read-only switch, alerting ---
+  /** Prometheus endpoint, always bound to 127.0.0.1 (0 = any free port). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Certificate to watch for expiry; default: the one served at PUBLIC_URL when it is https. */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  /** Retry-After (seconds) sent with the 503 of the read-only switch. */
+  READ_ONLY_RETRY_AFTER_S: z.coerce.number().int().min(1).max(86400).default(300),
+  /** How often `appliance serve` evaluates the alert rules (0 = never, e.g. when the scheduler does it). */
+  ALERT_CHECK_INTERVAL_S: z.coerce.number().int().min(0).max(86400).default(60),
+  /** Recipients of alert emails (comma-separated); none = no email. */
+  ALERT_EMAIL_TO: csv.default([]),
+  /** Webhook URLs receiving alerts (comma-separated); each host must be in ALERT_WEBHOOK_ALLOWED_HOSTS. */
+  ALERT_WEBHOOK_URLS: csv.default([]),
+  /** The only hosts webhooks may reach (exact names, or `*.domain` for subdomains). */
+  ALERT_WEBHOOK_ALLOWED_HOSTS: csv.default([]),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
