@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerServeCommands } from './serve.command.js';
+import { registerUpgradeCommand } from '../upgrade/upgrade.command.js';
 
 /**
  * `appliance`: the server and the operator console in one binary. Each domain
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommands(program);
   registerMigrateCommand(program);
+  registerUpgradeCommand(program);
   return program;
 }
 
