@@ -125,7 +125,7 @@ export class CliPreUpgradeBackup implements PreUpgradeBackup {
   async run(_label: string): Promise<'done' | 'unavailable'> {
     const main = join(this.releaseDir, 'dist/appliance/src/cli/main.js');
     try {
-      await runProgram(process.execPath, [main, 'backup', '--help'], { env: this.env });
+      await runProgram(process.execPath, [main, 'help', 'backup'], { env: this.env });
     } catch {
       return 'unavailable';
     }

@@ -2,7 +2,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { fail, loadConfigOrExit, type GlobalOptions } from '../cli/bootstrap.js';
-import type { Config } from '../config/config.js';
+import { DEFAULT_ENV_FILE, type Config } from '../config/config.js';
 import { AppError } from '../http/errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { acceptKeyList, parseKeyList } from './release-signing.js';
@@ -32,6 +32,8 @@ function services(config: Config): ServiceController {
 export function upgradeDepsFromConfig(config: Config, logger: Logger): UpgradeDeps {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for upgrades (the embedded demo database is not upgraded)');
   const layout = new ReleaseLayout(config.INSTALL_DIR);
+  // the release's own CLI (migrate, backup) reads the same configuration file
+  const env = { ...process.env, OFFICINE_ENV_FILE: config.envFile ?? DEFAULT_ENV_FILE };
   return {
     installDir: config.INSTALL_DIR,
     snapshotDir: join(config.dataDir, 'upgrades'),
@@ -43,8 +45,8 @@ export function upgradeDepsFromConfig(config: Config, logger: Logger): UpgradeDe
     },
     services: services(config),
     snapshots: new PgDumpSnapshots(config.DATABASE_URL),
-    backup: new CliPreUpgradeBackup(layout.currentLink),
-    migrator: new CliReleaseMigrator(),
+    backup: new CliPreUpgradeBackup(layout.currentLink, env),
+    migrator: new CliReleaseMigrator(env),
     health: new HttpHealthGate(`http://127.0.0.1:${config.PORT}/readyz`, config.DATABASE_URL, config.UPGRADE_HEALTH_TIMEOUT_S * 1000),
     audit: new JournalAudit(logger, join(config.dataDir, 'upgrades', 'journal.jsonl')),
     clock: { now: () => new Date() },

@@ -55,3 +55,41 @@ export async function rewriteBundle(src: string, dst: string, edit: EntryEdit, e
     pipeline(p, createGzip({ level: 1 }), createWriteStream(dst)),
   ]);
 }
+
+/** Test migrations appended to a release: one that changes schema and data, optionally one that fails. */
+export function testMigrationsSource(withFailure: boolean): string {
+  return `export class UpgradeProbe1763770000001 {
+  name = 'UpgradeProbe1763770000001';
+  async up(q) {
+    await q.query('CREATE TABLE upgrade_probe (id int PRIMARY KEY)');
+    await q.query("UPDATE groupements SET name = name || ' (migré)'");
+  }
+  async down(q) {
+    await q.query('DROP TABLE upgrade_probe');
+  }
+}
+export class UpgradeBroken1763770000002 {
+  name = 'UpgradeBroken1763770000002';
+  async up(q) {
+    await q.query('SELECT * FROM a_table_that_does_not_exist');
+  }
+  async down() {}
+}
+export const testMigrations = [UpgradeProbe1763770000001${withFailure ? ', UpgradeBroken1763770000002' : ''}];
+`;
+}
+
+/**
+ * The file list of an installed release with some files replaced or added (a new
+ * version, extra migrations): what a vendor build of the next version would hold.
+ */
+export function overlayRelease(files: ReleaseFile[], overlayDir: string, overlay: Record<string, string>): ReleaseFile[] {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  for (const [path, text] of Object.entries(overlay)) {
+    const abs = join(overlayDir, path);
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, text);
+    byPath.set(path, { abs, path, mode: 0o644 });
+  }
+  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
