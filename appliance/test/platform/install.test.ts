@@ -158,7 +158,8 @@ t.test('testssl.sh: no TLS 1.0/1.1, no vulnerable finding, HSTS', async (t) => {
   for (const p of ['SSLv2', 'SSLv3', 'TLS1', 'TLS1_1']) t.match(byId.get(p)?.finding, /not offered/, `${p} not offered`);
   t.match(byId.get('TLS1_2')?.finding, /offered/, 'TLS 1.2 offered');
   t.match(byId.get('TLS1_3')?.finding, /offered/, 'TLS 1.3 offered');
-  t.equal(byId.get('HSTS')?.severity, 'OK', 'HSTS ok');
+  t.match(byId.get('HSTS_time')?.finding, /63072000 seconds/, 'HSTS two years');
+  t.match(byId.get('HSTS_subdomains')?.finding, /includes subdomains/, 'HSTS includeSubDomains');
   for (const id of ['heartbleed', 'CCS', 'ticketbleed', 'ROBOT', 'CRIME_TLS', 'BREACH', 'POODLE_SSL', 'SWEET32', 'FREAK', 'DROWN', 'LOGJAM', 'BEAST', 'LUCKY13', 'RC4']) {
     t.ok(byId.has(id), `${id} checked`);
   }
