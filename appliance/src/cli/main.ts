@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
+import { registerBackupCommands } from './backup.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
 import { registerUpgradeCommand } from '../upgrade/upgrade.command.js';
+import { registerUsersCommand } from './users.command.js';
+import { registerAuditCommand } from './audit.command.js';
 
 /**
  * `appliance`: the server and the operator console in one binary. Each domain
@@ -18,6 +22,10 @@ export function buildProgram(): Command {
   registerServeCommands(program);
   registerMigrateCommand(program);
   registerUpgradeCommand(program);
+  registerUsersCommand(program);
+  registerAuditCommand(program);
+  registerBackupCommands(program);
+  registerSchedulerCommand(program);
   return program;
 }
 
