@@ -326,15 +326,21 @@ if [ -f "$ADMIN_MARK" ]; then
 elif [ -z "$ADMIN_EMAIL" ]; then
   say "  aucun --admin-email : créez-le plus tard avec « appliance users create » (voir INSTALL.md)."
 elif [ "$DRY" = 1 ]; then
-  say "  [dry-run] appliance users create --role super_admin --email $ADMIN_EMAIL (enrôlement TOTP affiché)"
-elif runuser -u officine -- node "$R/opt/officine/current/dist/appliance/src/cli/main.js" help users >/dev/null 2>&1; then
-  # TODO(feat/identity): flags to be confirmed when `appliance users create` lands on main.
-  runuser -u officine -- env OFFICINE_ENV_FILE="$R/etc/officine/appliance.env" \
-    node "$R/opt/officine/current/dist/appliance/src/cli/main.js" users create --role super_admin --email "$ADMIN_EMAIL" --show-totp
-  put_file "$ADMIN_MARK" 0600 "$OWN" < <(printf '%s\n' "$ADMIN_EMAIL")
+  say "  [dry-run] appliance users create --role super_admin --email $ADMIN_EMAIL (mot de passe affiché une fois, TOTP imposé à la première connexion)"
 else
-  # ÉTAPE À RACCORDER : `appliance users create` arrive avec le module identité (feat/identity).
-  say "  [à raccorder] « appliance users create » n'existe pas encore dans cette version : super-admin non créé."
+  # Initial password generated here and shown once; TOTP enrolment is mandatory for a
+  # super-admin and happens at the first sign-in (QR code on screen).
+  pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  printf '%s\n' "$pw" | runuser -u officine -- env OFFICINE_ENV_FILE="$R/etc/officine/appliance.env" \
+    node "$R/opt/officine/current/dist/appliance/src/cli/main.js" users create --email "$ADMIN_EMAIL" \
+    --name "Super-administrateur" --role super_admin --activate --password-stdin
+  put_file "$ADMIN_MARK" 0600 "$OWN" < <(printf '%s\n' "$ADMIN_EMAIL")
+  {
+    printf '\n  ┌── PREMIER SUPER-ADMINISTRATEUR — mot de passe affiché UNE SEULE FOIS ──\n'
+    printf '  │ Identifiant : %s\n  │ Mot de passe : %s\n' "$ADMIN_EMAIL" "$pw"
+    printf '  │ À la première connexion sur %s/ l’enrôlement TOTP est imposé :\n' "$PUBLIC_URL"
+    printf '  │ scannez le QR code avec l’application d’authentification, puis changez le mot de passe.\n  └──\n'
+  } >&2
 fi
 
 # ---------------------------------------------------------------- services

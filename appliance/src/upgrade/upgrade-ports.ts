@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pgLib from 'pg';
+import type { DataSource } from 'typeorm';
+import { recordAudit } from '../audit/audit.service.js';
 import type { Logger } from '../logging/logger.js';
 
 /** Stops and starts the appliance's processes around an upgrade. */
@@ -18,7 +20,7 @@ export interface DatabaseSnapshots {
 
 /** The pre-upgrade (off-site) backup; `appliance backup run` once the backup module is there. */
 export interface PreUpgradeBackup {
-  run(label: string): Promise<'done' | 'unavailable'>;
+  run(label: string): Promise<'done' | 'no_target'>;
 }
 
 /** Runs a release's schema migrations (with that release's code). */
@@ -116,20 +118,16 @@ export class CliReleaseMigrator implements ReleaseMigrator {
 }
 
 /**
- * Runs `appliance backup run` from the current release. Until the backup module is
- * merged the command does not exist: that is reported as 'unavailable' (the local
- * rollback snapshot still protects the database).
+ * Runs `appliance backup run` (the encrypted off-site backup) from the current release.
+ * With no backup target configured yet (a fresh install) there is nothing to back up to:
+ * that is reported as 'no_target' and the upgrade relies on its local rollback snapshot.
+ * A configured backup that fails stops the upgrade before anything is touched.
  */
 export class CliPreUpgradeBackup implements PreUpgradeBackup {
-  constructor(private readonly releaseDir: string, private readonly env: NodeJS.ProcessEnv = process.env) {}
-  async run(_label: string): Promise<'done' | 'unavailable'> {
-    const main = join(this.releaseDir, 'dist/appliance/src/cli/main.js');
-    try {
-      await runProgram(process.execPath, [main, 'help', 'backup'], { env: this.env });
-    } catch {
-      return 'unavailable';
-    }
-    await runProgram(process.execPath, [main, 'backup', 'run'], { env: this.env });
+  constructor(private readonly releaseDir: string, private readonly env: NodeJS.ProcessEnv, private readonly targetsConfigured: boolean) {}
+  async run(_label: string): Promise<'done' | 'no_target'> {
+    if (!this.targetsConfigured) return 'no_target';
+    await runProgram(process.execPath, [join(this.releaseDir, 'dist/appliance/src/cli/main.js'), 'backup', 'run'], { env: this.env });
     return 'done';
   }
 }
@@ -164,15 +162,24 @@ export class HttpHealthGate implements HealthGate {
 }
 
 /**
- * Records each step in the log and in an append-only journal under DATA_DIR.
- * TODO(feat/identity): also write to the hash-chained audit log once it is merged.
+ * Records each step in the log, in an append-only journal under DATA_DIR (it survives a
+ * database restore) and in the hash-chained audit log. A rollback restores the database,
+ * so entries written after the snapshot vanish from the audit log: the rollback then
+ * records the failure again, on top of the restored chain.
  */
-export class JournalAudit implements UpgradeAudit {
-  constructor(private readonly logger: Logger, private readonly journalFile: string) {}
+export class UpgradeAuditTrail implements UpgradeAudit {
+  constructor(private readonly logger: Logger, private readonly journalFile: string, private readonly db: DataSource | undefined) {}
   async record(action: string, details: Record<string, unknown>): Promise<void> {
     const entry = { at: new Date().toISOString(), action, ...details };
     this.logger.info(entry, `upgrade: ${action}`);
     mkdirSync(dirname(this.journalFile), { recursive: true, mode: 0o700 });
     appendFileSync(this.journalFile, JSON.stringify(entry) + '\n', { mode: 0o600 });
+    if (!this.db) return;
+    const level = /failed|refused/.test(action) ? 'alert' : action.includes('rolled_back') ? 'warning' : 'info';
+    try {
+      await recordAudit(this.db, { action, level, actorRole: 'console', details });
+    } catch (err) {
+      this.logger.warn({ err, action }, 'upgrade: audit log unavailable, journal only');
+    }
   }
 }

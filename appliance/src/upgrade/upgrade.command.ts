@@ -1,6 +1,8 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { DataSource } from 'typeorm';
+import { createDataSource } from '../db/data-source.js';
 import { fail, loadConfigOrExit, type GlobalOptions } from '../cli/bootstrap.js';
 import { DEFAULT_ENV_FILE, type Config } from '../config/config.js';
 import { AppError } from '../http/errors.js';
@@ -11,9 +13,9 @@ import {
   CliReleaseMigrator,
   CommandServices,
   HttpHealthGate,
-  JournalAudit,
   PgDumpSnapshots,
   SystemdServices,
+  UpgradeAuditTrail,
   type ServiceController,
 } from './upgrade-ports.js';
 import { ReleaseLayout, UpgradeService, verifyBundle, type UpgradeDeps } from './upgrade.service.js';
@@ -29,7 +31,7 @@ function services(config: Config): ServiceController {
 }
 
 /** Wires the upgrade service to the real system: systemd or commands, pg_dump, the release CLI. */
-export function upgradeDepsFromConfig(config: Config, logger: Logger): UpgradeDeps {
+export function upgradeDepsFromConfig(config: Config, logger: Logger, db?: DataSource): UpgradeDeps {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for upgrades (the embedded demo database is not upgraded)');
   const layout = new ReleaseLayout(config.INSTALL_DIR);
   // the release's own CLI (migrate, backup) reads the same configuration file
@@ -45,10 +47,10 @@ export function upgradeDepsFromConfig(config: Config, logger: Logger): UpgradeDe
     },
     services: services(config),
     snapshots: new PgDumpSnapshots(config.DATABASE_URL),
-    backup: new CliPreUpgradeBackup(layout.currentLink, env),
+    backup: new CliPreUpgradeBackup(layout.currentLink, env, config.BACKUP_TARGETS.length > 0),
     migrator: new CliReleaseMigrator(env),
     health: new HttpHealthGate(`http://127.0.0.1:${config.PORT}/readyz`, config.DATABASE_URL, config.UPGRADE_HEALTH_TIMEOUT_S * 1000),
-    audit: new JournalAudit(logger, join(config.dataDir, 'upgrades', 'journal.jsonl')),
+    audit: new UpgradeAuditTrail(logger, join(config.dataDir, 'upgrades', 'journal.jsonl'), db),
     clock: { now: () => new Date() },
   };
 }
@@ -77,10 +79,17 @@ export function registerUpgradeCommand(program: Command): void {
     .action(async (bundle: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
+      let db: DataSource | undefined;
       try {
-        const m = await new UpgradeService(upgradeDepsFromConfig(config, logger)).apply(bundle);
+        if (config.DATABASE_URL) {
+          db = createDataSource(config.DATABASE_URL, { poolSize: 1, applicationName: 'officine-upgrade' });
+          await db.initialize();
+        }
+        const m = await new UpgradeService(upgradeDepsFromConfig(config, logger, db)).apply(bundle);
+        await db?.destroy();
         process.stdout.write(`Mise à jour appliquée : version ${m.version} en service.\n`);
       } catch (err) {
+        await db?.destroy().catch(() => undefined);
         fail(logger, err, err instanceof AppError ? err.userMessage : 'la mise à jour a échoué');
       }
     });

@@ -153,25 +153,32 @@ export class UpgradeService {
       rmSync(snapshot, { force: true });
       return manifest;
     } catch (err) {
-      await audit('upgrade.failed', { to, step, error: (err as Error).message.slice(0, 2000) });
-      await this.rollback(from, to, snapshot, audit);
+      const error = (err as Error).message.slice(0, 2000);
+      await audit('upgrade.failed', { to, step, error });
+      await this.rollback(from, to, snapshot, { step, error }, audit);
       throw new UpgradeRolledBackError(step, err as Error, from);
     }
   }
 
   /** Puts the previous release and its database back, then checks it serves again. */
-  private async rollback(from: string, to: string, snapshot: string, audit: (a: string, d?: Record<string, unknown>) => Promise<void>): Promise<void> {
+  private async rollback(
+    from: string,
+    to: string,
+    snapshot: string,
+    failure: { step: string; error: string },
+    audit: (a: string, d?: Record<string, unknown>) => Promise<void>,
+  ): Promise<void> {
     const { deps, layout } = this;
     try {
       await deps.services.stop();
       await deps.snapshots.restore(snapshot);
-      await audit('upgrade.rollback.database_restored', { to });
+      await audit('upgrade.rollback.database_restored', { to, failedStep: failure.step, error: failure.error });
       layout.switchTo(from);
       await deps.services.start();
       await deps.health.check();
       rmSync(layout.releaseDir(to), { recursive: true, force: true });
       rmSync(snapshot, { force: true });
-      await audit('upgrade.rolled_back', { to });
+      await audit('upgrade.rolled_back', { to, failedStep: failure.step });
     } catch (err) {
       await audit('upgrade.rollback_failed', { to, error: (err as Error).message, snapshot });
       throw new AppError(

