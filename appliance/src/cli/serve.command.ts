@@ -41,9 +41,6 @@ export function registerServeCommands(program: Command): void {
       try {
         const rt = await openRuntime(config, logger);
         const login = await seedDemo(rt.app.db, rt.app.secrets);
-        const data = await seedDemoData(rt.app);
-        if ('unavailable' in data) process.stdout.write(`Données de démonstration non générées : ${data.unavailable}\n`);
-        else if (data.batches) process.stdout.write(`Données de démonstration : ${data.batches} lots, ${data.salesLines} lignes de vente intégrées.\n`);
         const srv = await startHttpServer(rt.app);
         process.stdout.write(
           [
@@ -56,8 +53,25 @@ export function registerServeCommands(program: Command): void {
             '',
           ].join('\n') + '\n',
         );
+        // The commercial history (BDPM catalogue + 12 months of synthetic sales) is seeded
+        // after the server answers: the first start takes a while on 2 cores, later starts
+        // skip the months already present.
+        let stopping = false;
+        const seeding = seedDemoData(rt.app).then(
+          (data) => {
+            if ('unavailable' in data) process.stdout.write(`Données de démonstration non générées : ${data.unavailable}\n`);
+            else if (data.batches) process.stdout.write(`Données de démonstration : ${data.batches} lots, ${data.salesLines} lignes de vente intégrées.\n`);
+            else process.stdout.write('Données de démonstration déjà présentes.\n');
+          },
+          (err) => {
+            if (!stopping) logger.error({ err }, 'demo data seeding failed');
+          },
+        );
+        process.stdout.write('Génération des données de démonstration en cours…\n');
         onShutdown(logger, async () => {
+          stopping = true;
           await srv.close();
+          await Promise.race([seeding, new Promise((r) => setTimeout(r, 2000))]);
           await rt.close();
           process.stdout.write('Appliance arrêtée proprement.\n');
         });
