@@ -59,7 +59,7 @@ export const configSchema = z.object({
   // beside the install); DEMO_*: the size of the synthetic history `appliance demo` seeds for its pharmacies.
   BDPM_DIR: z.string().min(1).optional(),
   DEMO_MONTHS: z.coerce.number().int().min(0).max(36).default(12),
-  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(120),
+  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(80),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -180,23 +180,23 @@ export class IngestRepository {
        WHERE r.pharmacy_id = $1 AND r.day = d.sale_day AND r.lines = 0`,
       [this.pharmacyId],
     );
-    // Tickets: a (day, ticket) counts once while it has a positive line; count the
-    // transitions 0 → >0 and >0 → 0 caused by this batch.
+    // Tickets: a (day, ticket) counts once while it has a positive line. The upsert
+    // returns each touched ticket's new count; new − delta is the count before, so
+    // the transitions 0 → >0 and >0 → 0 need no separate lookup.
     await c.query(
       `WITH d AS (
          SELECT sale_day AS day, ticket_id, sum(sign * (quantity > 0)::int) AS delta
          FROM sales_delta GROUP BY 1, 2 HAVING sum(sign * (quantity > 0)::int) <> 0
-       ), cur AS (
-         SELECT d.day, d.delta, coalesce(t.positive_lines, 0) AS before
-         FROM d LEFT JOIN sales_ticket_days t ON t.pharmacy_id = $1 AND t.day = d.day AND t.ticket_id = d.ticket_id
        ), up AS (
          INSERT INTO sales_ticket_days AS t (pharmacy_id, day, ticket_id, positive_lines)
          SELECT $1, day, ticket_id, delta FROM d
          ON CONFLICT (pharmacy_id, day, ticket_id) DO UPDATE SET positive_lines = t.positive_lines + EXCLUDED.positive_lines
+         RETURNING t.day, t.ticket_id, t.positive_lines AS after
        )
        INSERT INTO sales_day_rollups AS r (pharmacy_id, day, tickets)
-       SELECT $1, day, sum(CASE WHEN before = 0 AND before + delta > 0 THEN 1 WHEN before > 0 AND before + delta = 0 THEN -1 ELSE 0 END)
-       FROM cur GROUP BY day
+       SELECT $1, up.day, sum(CASE WHEN up.after - d.delta = 0 AND up.after > 0 THEN 1
+                                   WHEN up.after - d.delta > 0 AND up.after = 0 THEN -1 ELSE 0 END)
+       FROM up JOIN d ON d.day = up.day AND d.ticket_id = up.ticket_id GROUP BY up.day
        ON CONFLICT (pharmacy_id, day) DO UPDATE SET tickets = r.tickets + EXCLUDED.tickets`,
       [this.pharmacyId],
     );
