@@ -20,7 +20,7 @@ import { percentile, printResult, round } from './lib/bench-util.js';
 
 const PHARMACIES = Number(process.env.BENCH_PHARMACIES ?? 50);
 const MONTHS = Number(process.env.BENCH_MONTHS ?? 12);
-const TICKETS = Number(process.env.BENCH_TICKETS_PER_DAY ?? 40);
+const TICKETS = Number(process.env.BENCH_TICKETS_PER_DAY ?? 30);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200);
 
 async function timed(n: number, fn: (i: number) => Promise<unknown>): Promise<{ p50: number; p95: number }> {
