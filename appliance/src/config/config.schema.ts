@@ -109,7 +109,7 @@ export const configSchema = z.object({
   // beside the install); DEMO_*: the size of the synthetic history `appliance demo` seeds for its pharmacies.
   BDPM_DIR: z.string().min(1).optional(),
   DEMO_MONTHS: z.coerce.number().int().min(0).max(36).default(12),
-  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(120),
+  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(80),
   /** Agent channel: allowed clock skew of a message's timestamp. */
   AGENT_MAX_SKEW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
   /** Agent channel: key epoch lifetime; an agent's epoch rotates when it is older. */
