@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
+import { registerBackupCommands } from './backup.command.js';
+import { registerCatalogueCommand } from '../catalogue/catalogue.command.js';
+import { registerIngestCommand } from '../ingest/ingest.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
+import { registerUsersCommand } from './users.command.js';
+import { registerAuditCommand } from './audit.command.js';
 import { registerAgentsCommand } from '../agent-channel/agents.command.js';
 
 /**
@@ -17,6 +23,12 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommands(program);
   registerMigrateCommand(program);
+  registerUsersCommand(program);
+  registerAuditCommand(program);
+  registerBackupCommands(program);
+  registerSchedulerCommand(program);
+  registerCatalogueCommand(program);
+  registerIngestCommand(program);
   registerAgentsCommand(program);
   return program;
 }
