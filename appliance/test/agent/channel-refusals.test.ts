@@ -138,7 +138,7 @@ t.test('scheduled rotation: due epochs rotate, and the ack carries the new epoch
 });
 
 t.test('enrolment codes are single-use, expire, and are stored hashed', async (t) => {
-  const srv = await startChannelApp(t, { AGENT_ENROL_CODE_TTL_HOURS: '1' });
+  const srv = await startChannelApp(t, { AGENT_ENROL_CODE_TTL_HOURS: '1', RATE_LIMIT_PUBLIC_PER_MIN: '10' });
   const post = (json: unknown) => fetch(srv.url + AGENT_API.enrol, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
   const pharmacyId = await createPharmacy(srv.ds);
   const code = await enrolmentCode(srv.app, pharmacyId);
