@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { agentChannelJobs } from '../agent-channel/agent-channel.jobs.js';
 import { backupJobs } from '../backup/backup.jobs.js';
 import type { AppContext } from '../http/app-context.js';
 import { createLogger } from '../logging/logger.js';
@@ -9,7 +10,7 @@ import { fail, loadConfigOrExit, onShutdown, openRuntime, type GlobalOptions } f
 
 /** Every scheduled job of the appliance; each module adds its own list here. */
 export function allJobs(app: AppContext, dbUrl: string): ScheduledJob[] {
-  return [...backupJobs(app, dbUrl)];
+  return [...backupJobs(app, dbUrl), ...agentChannelJobs()];
 }
 
 /** `appliance scheduler`: the single job runner (advisory lock), or `--run JOB` once. */
