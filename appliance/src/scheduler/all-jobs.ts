@@ -1,3 +1,4 @@
+import { agentChannelJobs } from '../agent-channel/agent-channel.jobs.js';
 import { backupJobs } from '../backup/backup.jobs.js';
 import type { AppContext } from '../http/app-context.js';
 import { opsJobs } from '../ops/ops.jobs.js';
@@ -8,5 +9,5 @@ import type { ScheduledJob } from './job.js';
  * `appliance scheduler` and by the missed-run detection (which needs the schedules).
  */
 export function allJobs(app: AppContext, dbUrl: string): ScheduledJob[] {
-  return [...backupJobs(app, dbUrl), ...opsJobs()];
+  return [...backupJobs(app, dbUrl), ...opsJobs(), ...agentChannelJobs()];
 }
