@@ -4,7 +4,7 @@ import { Direction, generateX25519, sharedSecret, type X25519KeyPair } from '../
 import { ENVELOPE_CONTENT_TYPE, EpochKeys, openEnvelope, parseEnvelope, sealEnvelope } from '../../../agent/src/protocol/envelope.js';
 import { AGENT_API, serverMessageSchema } from '../../../agent/src/protocol/messages.js';
 import { agentChannelService } from '../../src/agent-channel/agent-channel.factory.js';
-import { allJobs } from '../../src/cli/scheduler.command.js';
+import { allJobs } from '../../src/scheduler/all-jobs.js';
 import { createPharmacy, enrolmentCode, refusalReasons, startChannelApp, type ChannelTestApp } from './helpers.js';
 
 const postJson = (srv: ChannelTestApp, path: string, json: unknown) =>
