@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { backupJobs } from '../backup/backup.jobs.js';
+import { gdprJobs } from '../gdpr/gdpr.jobs.js';
+import { invoiceArchiveJobs } from '../invoices/invoice-archive.jobs.js';
+import { logRetentionJobs } from '../logging/log-retention.js';
 import type { AppContext } from '../http/app-context.js';
-import { createLogger } from '../logging/logger.js';
+import { createProcessLogger } from '../logging/log-retention.js';
 import type { ScheduledJob } from '../scheduler/job.js';
 import { runJobOnce } from '../scheduler/job-runner.js';
 import { Scheduler } from '../scheduler/scheduler.service.js';
@@ -9,7 +12,7 @@ import { fail, loadConfigOrExit, onShutdown, openRuntime, type GlobalOptions } f
 
 /** Every scheduled job of the appliance; each module adds its own list here. */
 export function allJobs(app: AppContext, dbUrl: string): ScheduledJob[] {
-  return [...backupJobs(app, dbUrl)];
+  return [...backupJobs(app, dbUrl), ...gdprJobs(), ...invoiceArchiveJobs(), ...logRetentionJobs(app)];
 }
 
 /** `appliance scheduler`: the single job runner (advisory lock), or `--run JOB` once. */
@@ -21,7 +24,7 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--run <job>', 'run one job now (recorded in job_runs like any run) and exit')
     .action(async (opts: { list?: boolean; run?: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = createProcessLogger(config);
       try {
         const rt = await openRuntime(config, logger);
         const jobs = allJobs(rt.app, rt.database.url);

@@ -12,12 +12,14 @@ import { registerHealthRoutes } from '../ops/health.routes.js';
 import { registerSecurityTxtRoutes } from '../ops/security-txt.routes.js';
 import { registerAuthRoutes } from '../auth/auth.routes.js';
 import { registerTenancyRoutes } from '../tenancy/tenancy.routes.js';
+import { registerGdprRoutes } from '../gdpr/gdpr.routes.js';
+import { registerInvoiceArchiveRoutes } from '../invoices/invoice-archive.routes.js';
 
 /** A module's contribution to the HTTP API. */
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
 
 /** Every module's routes, in one list: adding a module means adding it here. */
-export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes, registerAuthRoutes, registerTenancyRoutes, registerAnalyticsRoutes];
+export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes, registerAuthRoutes, registerTenancyRoutes, registerAnalyticsRoutes, registerGdprRoutes, registerInvoiceArchiveRoutes];
 
 /**
  * The API router with every module's routes: what the app serves, and what the
