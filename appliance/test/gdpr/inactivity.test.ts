@@ -1,5 +1,6 @@
 import t from 'tap';
 import { userPseudonym, verifyAuditChain } from '../../src/audit/audit.service.js';
+import { allJobs } from '../../src/cli/scheduler.command.js';
 import { gdprJobs } from '../../src/gdpr/gdpr.jobs.js';
 import type { AppContext } from '../../src/http/app-context.js';
 import { runJobOnce } from '../../src/scheduler/job-runner.js';
@@ -28,6 +29,8 @@ t.test('inactivity: French warning 30 days before, purge after 24 months, on a m
   await db.query(`UPDATE users SET email_opt_out = true WHERE id = $1`, [optedOut.id]);
 
   const job = gdprJobs().find((j) => j.name === 'gdpr.inactivity')!;
+  const names = allJobs(app.app, 'postgres://unused').map((j) => j.name);
+  for (const n of ['gdpr.inactivity', 'gdpr.erasure-purge', 'invoices.archive-retention', 'invoices.archive-verify']) t.ok(names.includes(n), `${n} registered with the scheduler`);
   const at = (d: Date): AppContext => ({ ...app.app, clock: { now: () => d } });
 
   // 23 months on: nobody is warned yet.
