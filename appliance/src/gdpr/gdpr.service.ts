@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { recordAudit, userPseudonym, type AuditEntry } from '../audit/audit.service.js';
 import { authRuntime } from '../auth/auth-runtime.js';
@@ -164,10 +166,12 @@ export class GdprService {
   async purge(userId: string, reason: 'request' | 'inactivity'): Promise<{ pseudonym: string; auditRows: number; legacyAuditRows: number }> {
     const now = this.now();
     const pseudonym = userPseudonym(userId);
-    return this.app.db.transaction(async (m) => {
+    let email = '';
+    const result = await this.app.db.transaction(async (m) => {
       const repo = new GdprRepository(m);
       const acct = await repo.account(userId);
       if (!acct) throw new Error('account already erased or unknown');
+      email = acct.email;
       for (const link of PERSONAL_DATA) if (link.erasure === 'delete') await repo.deleteLink(link, userId);
       await repo.revokeGrantsOf(userId, now);
       await repo.deleteRateLimitsFor(acct.email);
@@ -176,6 +180,20 @@ export class GdprService {
       await recordAudit(m, { action: 'gdpr.erasure.completed', actorRole: 'system', pharmacyId: acct.pharmacyId, targetType: 'user_pseudonym', details: { subject: pseudonym, reason, auditRows: a.rows, legacyAuditRows: a.legacyRows } }, now);
       return { pseudonym, auditRows: a.rows, legacyAuditRows: a.legacyRows };
     });
+    this.purgeOutbox(email);
+    return result;
+  }
+
+  /** Without an SMTP relay (demo), mail is kept as .eml files in DATA_DIR/outbox: those addressed to the user go too. */
+  private purgeOutbox(email: string): void {
+    const dir = join(this.app.config.dataDir, 'outbox');
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) if (n.endsWith('.eml') && readFileSync(join(dir, n), 'utf8').includes(email)) rmSync(join(dir, n), { force: true });
   }
 
   /** The scheduled purge of accounts whose erasure request is due. */

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pgLib from 'pg';
 import t from 'tap';
 import type { DataSource } from 'typeorm';
@@ -220,10 +222,15 @@ t.test('erasure: disabled at once, purged by the job, audit kept pseudonymised a
   t.equal((await runJobOnce(app.app, job)).outcome, 'succeeded');
   t.same(await whereIs(db, f.a.email), ['users.email'], 'not purged before the delay (the job only purges due requests)');
 
+  const outbox = join(app.app.config.dataDir, 'outbox');
+  const mailedToA = () => existsSync(outbox) && readdirSync(outbox).some((n) => readFileSync(join(outbox, n), 'utf8').includes(f.a.email));
+  for (let i = 0; i < 100 && !mailedToA(); i++) await new Promise((r) => setTimeout(r, 50));
+  t.ok(mailedToA(), 'confirmation email written (demo outbox: no SMTP relay)');
   const later = { ...app.app, clock: { now: () => new Date(Date.now() + (app.app.config.GDPR_ERASURE_DELAY_DAYS + 1) * 86_400_000) } };
   t.equal((await runJobOnce(later, job)).outcome, 'succeeded');
   for (const v of personalA) t.same(await whereIs(db, v), [], `no trace of ${v === sealed ? 'the sealed TOTP seed' : 'a personal value'} in any text column of any table`);
   t.ok((await whereIs(db, f.b.email)).includes('users.email'), 'control: the scan finds the other user');
+  t.notOk(mailedToA(), 'no mail file addressed to the user remains');
   t.ok((await whereIs(db, f.uaB)).includes('sessions.user_agent'), 'control: the other user’s session is untouched');
 
   const pseudo = userPseudonym(f.a.id);
