@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { rotateDataKey } from '../auth/secret-box.js';
 import { recordAudit } from '../audit/audit.service.js';
+import { GdprService } from '../gdpr/gdpr.service.js';
 import { AppError } from '../http/errors.js';
 import { InvoiceArchiveRepository } from '../invoices/invoice-archive.repository.js';
 import { InvoiceArchiveService } from '../invoices/invoice-archive.service.js';
@@ -9,7 +10,8 @@ import { consoleActor, resolvePharmacy, withRuntime } from './users.command.js';
 
 /**
  * `appliance archive verify|export|pharmacy-left` (invoice archive) and
- * `appliance keys rotate-data-key` (re-encrypts every sealed column).
+ * `appliance keys rotate-data-key` (re-encrypts every sealed column),
+ * `appliance gdpr reapply-erasures` (after a restore).
  */
 export function registerDataProtectionCommands(program: Command): void {
   const archive = program.command('archive').description('Supplier invoice archive (legal retention).');
@@ -59,6 +61,17 @@ export function registerDataProtectionCommands(program: Command): void {
         const id = await resolvePharmacy(rt, o.pharmacy);
         const changed = await new InvoiceArchiveService(rt.app).pharmacyLeft(id, consoleActor());
         process.stdout.write(changed ? 'Départ enregistré : l’archive reste conservée jusqu’à la fin des durées légales.\n' : 'Départ déjà enregistré.\n');
+      }),
+    );
+
+  const gdpr = program.command('gdpr').description('Data protection (GDPR) maintenance.');
+  gdpr
+    .command('reapply-erasures')
+    .description('After restoring a backup: erase again the accounts listed in DATA_DIR/gdpr/erasure-ledger.jsonl.')
+    .action(() =>
+      withRuntime(program, async (rt) => {
+        const r = await new GdprService(rt.app).reapplyErasures();
+        process.stdout.write(`${r.purged} compte(s) effacé(s) à nouveau (${r.inLedger} dans le registre des effacements).\n`);
       }),
     );
 

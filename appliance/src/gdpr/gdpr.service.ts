@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { recordAudit, userPseudonym, type AuditEntry } from '../audit/audit.service.js';
@@ -181,7 +181,38 @@ export class GdprService {
       return { pseudonym, auditRows: a.rows, legacyAuditRows: a.legacyRows };
     });
     this.purgeOutbox(email);
+    this.appendLedger(userId, now);
     return result;
+  }
+
+  private ledgerPath(): string {
+    return join(this.app.config.dataDir, 'gdpr', 'erasure-ledger.jsonl');
+  }
+
+  /**
+   * The erasure ledger lives outside the database (DATA_DIR/gdpr, 0600): a backup
+   * restored from before an erasure brings the account back, and
+   * `appliance gdpr reapply-erasures` purges it again from this list. It holds
+   * only account ids (tombstone keys), no personal value.
+   */
+  private appendLedger(userId: string, at: Date): void {
+    mkdirSync(join(this.app.config.dataDir, 'gdpr'), { recursive: true, mode: 0o700 });
+    appendFileSync(this.ledgerPath(), JSON.stringify({ userId, erasedAt: at.toISOString() }) + '\n', { mode: 0o600 });
+  }
+
+  /** After a restore: purges again every account of the ledger that came back with its data. */
+  async reapplyErasures(): Promise<{ inLedger: number; purged: number }> {
+    if (!existsSync(this.ledgerPath())) return { inLedger: 0, purged: 0 };
+    const ids = [...new Set(readFileSync(this.ledgerPath(), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { userId: string }).userId))];
+    const repo = new GdprRepository(this.app.db.manager);
+    let purged = 0;
+    for (const id of ids) {
+      if (await repo.account(id)) {
+        await this.purge(id, 'request');
+        purged++;
+      }
+    }
+    return { inLedger: ids.length, purged };
   }
 
   /** Without an SMTP relay (demo), mail is kept as .eml files in DATA_DIR/outbox: those addressed to the user go too. */

@@ -250,6 +250,15 @@ t.test('erasure: disabled at once, purged by the job, audit kept pseudonymised a
   const cli = await runCli(['audit', 'verify'], { DATABASE_URL: (db.options as { url: string }).url, DATA_DIR: tempDir(t) });
   t.equal(cli.code, 0, '`appliance audit verify` stays green');
 
+  // A backup from before the erasure is restored: the account comes back, the ledger (outside the DB) erases it again.
+  const dataDir = app.app.config.dataDir;
+  await db.query(`UPDATE users SET email = $2, display_name = 'Camille Durand (restaurée)', erased_at = NULL WHERE id = $1`, [f.a.id, f.a.email]);
+  const re = await runCli(['gdpr', 'reapply-erasures'], { DATABASE_URL: (db.options as { url: string }).url, DATA_DIR: dataDir });
+  t.equal(re.code, 0, re.stderr);
+  t.match(re.stdout, /^1 compte\(s\) effacé\(s\) à nouveau \(1 dans le registre des effacements\)\./);
+  t.same(await whereIs(db, f.a.email), [], 'erased again after the restore');
+  t.notOk(readFileSync(join(dataDir, 'gdpr', 'erasure-ledger.jsonl'), 'utf8').includes('@'), 'the ledger holds ids only');
+
   await t.rejects(db.query(`UPDATE audit_log SET action = 'x.y' WHERE actor_ref = $1`, [pseudo]), /append-only/, 'other updates still refused');
   await t.rejects(db.query(`UPDATE audit_log SET actor_user_id = $2 WHERE actor_ref = $1`, [pseudo, f.b.id]), /append-only/, 'a pseudonymised row cannot be re-identified with another id');
   const su = new pgLib.Client({ connectionString: (db.options as { url: string }).url });
