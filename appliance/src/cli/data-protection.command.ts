@@ -64,6 +64,33 @@ export function registerDataProtectionCommands(program: Command): void {
       }),
     );
 
+  const hold = archive.command('hold').description('Legal holds (also for pharmacies that left the groupement).');
+  hold
+    .command('place')
+    .description('Place a legal hold: nothing covered is purged while it is active.')
+    .requiredOption('--pharmacy <finessOrId>', 'pharmacy (FINESS or id)')
+    .requiredOption('--reason <text>', 'justification (10 characters at least)')
+    .option('--from <date>', 'first issue date covered (default: all)')
+    .option('--to <date>', 'last issue date covered (default: all)')
+    .action((o: { pharmacy: string; reason: string; from?: string; to?: string }) =>
+      withRuntime(program, async (rt) => {
+        const id = await resolvePharmacy(rt, o.pharmacy);
+        const holdId = await new InvoiceArchiveService(rt.app).placeHold(id, { reason: o.reason, coversFrom: o.from, coversTo: o.to }, consoleActor());
+        process.stdout.write(`Gel juridique posé : ${holdId}\n`);
+      }),
+    );
+  hold
+    .command('release')
+    .description('Release a legal hold.')
+    .requiredOption('--pharmacy <finessOrId>', 'pharmacy (FINESS or id)')
+    .requiredOption('--hold <id>', 'hold id')
+    .action((o: { pharmacy: string; hold: string }) =>
+      withRuntime(program, async (rt) => {
+        await new InvoiceArchiveService(rt.app).releaseHold(await resolvePharmacy(rt, o.pharmacy), o.hold, consoleActor());
+        process.stdout.write('Gel juridique levé.\n');
+      }),
+    );
+
   const gdpr = program.command('gdpr').description('Data protection (GDPR) maintenance.');
   gdpr
     .command('reapply-erasures')

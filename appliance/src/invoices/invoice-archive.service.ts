@@ -230,6 +230,7 @@ export class InvoiceArchiveService {
   }
 
   async placeHold(pharmacyId: string, input: { reason: string; coversFrom?: string | undefined; coversTo?: string | undefined }, actor: ArchiveActor): Promise<string> {
+    if (input.reason.trim().length < 10) throw new AppError(422, 'reason_required', 'Indiquez le motif du gel juridique (10 caractères au moins).', 'hold reason too short');
     const now = this.now();
     return this.app.db.transaction(async (m) => {
       const id = await new InvoiceArchiveRepository(m).placeHold({ pharmacyId, reason: input.reason.trim(), coversFrom: input.coversFrom ?? null, coversTo: input.coversTo ?? null, placedBy: actor.actorUserId ?? null, now });

@@ -160,6 +160,16 @@ t.test('invoice archive: hash chain, dated retention, sha256sum -c export, tampe
   const clockFar = { ...app.app, clock: { now: () => new Date(Date.now() + 20 * 365 * 86_400_000) } };
   await t.rejects(new InvoiceArchiveService(clockFar).purgeExpired(), /retained until/, 'a wrong application clock cannot purge early: the database checks its own');
   await t.rejects(db.query(`DELETE FROM pharmacies WHERE id = $1`, [p]), /foreign key/, 'the pharmacy row cannot go while its archive is kept');
+  // Operators can still place a hold on a pharmacy that left (its admin may be gone).
+  const cliEnv = { DATABASE_URL: dbUrl, DATA_DIR: tempDir(t) };
+  const placed = await runCli(['archive', 'hold', 'place', '--pharmacy', p, '--reason', 'Réquisition judiciaire n° 2026-114'], cliEnv);
+  t.equal(placed.code, 0, placed.stderr);
+  const cliHold = /Gel juridique posé : ([0-9a-f-]{36})/.exec(placed.stdout)![1]!;
+  const short = await runCli(['archive', 'hold', 'place', '--pharmacy', p, '--reason', 'court'], cliEnv);
+  t.same([short.code, short.stderr], [1, 'Erreur : Indiquez le motif du gel juridique (10 caractères au moins).\n'], 'a reason is required');
+  const released = await runCli(['archive', 'hold', 'release', '--pharmacy', p, '--hold', cliHold], cliEnv);
+  t.equal(released.code, 0, released.stderr);
+  t.equal((await runCli(['archive', 'hold', 'release', '--pharmacy', p, '--hold', cliHold], cliEnv)).code, 1, 'already released');
   const out = join(tempDir(t), 'cli.zip');
   const exp = await runCli(['archive', 'export', '--pharmacy', p, '--from', '2000-01-01', '--to', '2030-12-31', '--out', out], { DATABASE_URL: dbUrl, DATA_DIR: tempDir(t), INVOICE_ARCHIVE_DIR: svc.store.root });
   t.equal(exp.code, 0, exp.stderr);
