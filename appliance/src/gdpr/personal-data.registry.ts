@@ -130,5 +130,3 @@ export const PERSONAL_DATA: readonly PersonalDataLink[] = [
   },
 ];
 
-/** Columns of audit_log exported for the user (entries they wrote or that are about their account). */
-export const AUDIT_EXPORT_COLUMNS = ['created_at', 'action', 'level', 'as', 'ip'] as const;
