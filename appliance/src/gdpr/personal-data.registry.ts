@@ -113,6 +113,27 @@ export const PERSONAL_DATA: readonly PersonalDataLink[] = [
     erasure: 'keep',
   },
   {
+    table: 'agents',
+    userColumn: 'revoked_by',
+    label: 'Agents de pharmacie que vous avez révoqués',
+    personal: { pharmacy_id: 'value', id: 'value', revoked_at: 'value' },
+    notPersonal: {
+      hostname: 'name of the pharmacy computer running the agent, not of a person',
+      agent_version: 'software version',
+      status: 'state of the agent',
+      last_summary: 'the agent’s extraction summary (commercial data counts)',
+    },
+    erasure: 'keep',
+  },
+  {
+    table: 'agent_enrolment_codes',
+    userColumn: 'created_by',
+    label: 'Codes d’enrôlement d’agent que vous avez créés',
+    personal: { pharmacy_id: 'value', id: 'value', created_at: 'value', expires_at: 'value', used_at: 'value' },
+    notPersonal: {},
+    erasure: 'keep',
+  },
+  {
     table: 'legal_holds',
     userColumn: 'placed_by',
     label: 'Gels juridiques posés',

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { userPseudonym, verifyAuditChain } from '../../src/audit/audit.service.js';
-import { allJobs } from '../../src/cli/scheduler.command.js';
+import { allJobs } from '../../src/scheduler/all-jobs.js';
 import { gdprJobs } from '../../src/gdpr/gdpr.jobs.js';
 import type { AppContext } from '../../src/http/app-context.js';
 import { runJobOnce } from '../../src/scheduler/job-runner.js';
