@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startHttpServer } from '../http/server.js';
 import { createLogger } from '../logging/logger.js';
+import { createProcessLogger } from '../logging/log-retention.js';
 import { seedDemo } from '../tenancy/demo-seed.js';
 import { seedDemoData } from '../ingest/demo-data.js';
 import { startServeBackground } from '../ops/ops.factory.js';
@@ -13,7 +14,7 @@ export function registerServeCommands(program: Command): void {
     .description('Start the HTTP server on loopback (migrates the database first, under an advisory lock).')
     .action(async () => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = createProcessLogger(config);
       try {
         const rt = await openRuntime(config, logger);
         const srv = await startHttpServer(rt.app);
