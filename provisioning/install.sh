@@ -372,5 +372,5 @@ fi
 
 step "Terminé"
 say "  Adresse : $PUBLIC_URL/"
-if [ "$TLS" = internal ]; then say "  Certificat interne : distribuez aux postes la racine $R/var/lib/caddy/data/caddy/pki/authorities/local/root.crt"; fi
+if [ "$TLS" = internal ]; then say "  Certificat interne : distribuez aux postes la racine $R/var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt"; fi
 say "  Modifications : $CHANGES"
