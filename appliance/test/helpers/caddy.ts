@@ -82,7 +82,7 @@ export async function startTestCaddy(t: Test, upstream: string): Promise<TestCad
     await exited;
   });
   const rootPath = join(dir, 'data', 'caddy', 'pki', 'authorities', 'local', 'root.crt');
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`caddy exited (${child.exitCode}):\n${log}`);
     try {

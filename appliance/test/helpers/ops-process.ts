@@ -44,7 +44,7 @@ export async function spawnServe(t: Test, env: NodeJS.ProcessEnv): Promise<Serve
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 120_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /"url":"(http:\/\/[^"]+)","metricsUrl":"(http:\/\/[^"]+)".*"msg":"appliance listening"/.exec(out);

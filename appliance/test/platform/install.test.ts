@@ -210,7 +210,7 @@ t.test('a bundle whose migration fails is rolled back by itself: data intact, pr
   t.same(await query('SELECT name FROM groupements ORDER BY name'), before, 'data intact (the first migration’s update undone)');
   t.same(await query('SELECT name FROM schema_migrations ORDER BY name'), migrationsBefore, 'schema history intact');
   t.same(await query(`SELECT to_regclass('public.upgrade_probe') AS t`), [{ t: null }], 'table created by the failed upgrade gone');
-  t.equal((await readyThroughCaddy(30_000)).status, 200, 'previous version serving through Caddy');
+  t.equal((await readyThroughCaddy(90_000)).status, 200, 'previous version serving through Caddy');
   const journal = readFileSync(join(root, 'var/lib/officine/upgrades/journal.jsonl'), 'utf8');
   for (const step of ['upgrade.started', 'upgrade.verified', 'upgrade.backup', 'upgrade.stopped', 'upgrade.snapshot', 'upgrade.failed', 'upgrade.rollback.database_restored', 'upgrade.rolled_back']) {
     t.match(journal, `"action":"${step}"`, `journal: ${step}`);
@@ -233,7 +233,7 @@ t.test('a good bundle upgrades: migrated, switched, healthy', async (t) => {
   t.match(r.stdout, /version 0\.1\.1 en service/);
   t.equal(readlinkSync(join(root, 'opt/officine/current')), 'releases/0.1.1', 'current -> 0.1.1');
   t.same(await query(`SELECT to_regclass('public.upgrade_probe')::text AS t`), [{ t: 'upgrade_probe' }], 'new migration applied');
-  t.equal((await readyThroughCaddy(30_000)).status, 200, 'new version serving through Caddy');
+  t.equal((await readyThroughCaddy(90_000)).status, 200, 'new version serving through Caddy');
   const again = upgradeCli('verify', bundle);
   t.equal(again.code, 1, 'the same bundle is now refused');
   t.match(again.stderr, /pas plus récente/, 'as not newer');
