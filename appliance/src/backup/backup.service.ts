@@ -233,24 +233,38 @@ export class BackupService {
     return sent;
   }
 
-  /** Physical base backup (for point-in-time restore with the archived WAL). */
+  /**
+   * Physical base backup (for point-in-time restore with the archived WAL). WAL
+   * replay starts at or after the segment current when the backup begins, so that
+   * segment is recorded as the start point (pg_basebackup -X none does not print it).
+   */
   private async baseBackup(id: string, targets: BackupTarget[], recipients: string[], results: Map<string, TargetRunResult>) {
     const tools = backupTools(this.d.config);
+    const walPosition = async () => {
+      const c = new pg.Client({ connectionString: this.d.dbUrl, application_name: 'officine-backup' });
+      await c.connect();
+      try {
+        return (
+          await c.query<{ wal: string; lsn: string; tli: number }>(
+            `SELECT pg_walfile_name(pg_current_wal_lsn()) AS wal, pg_current_wal_lsn()::text AS lsn, (SELECT timeline_id FROM pg_control_checkpoint()) AS tli`,
+          )
+        ).rows[0]!;
+      } finally {
+        await c.end();
+      }
+    };
+    const start = await walPosition();
     const p = runPipeline([
-      { cmd: tools.pgBasebackup, args: ['-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '-v', '--no-password'], env: libpqEnv(this.d.dbUrl), label: 'pg_basebackup' },
+      { cmd: tools.pgBasebackup, args: ['-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '--no-password'], env: libpqEnv(this.d.dbUrl), label: 'pg_basebackup' },
       zstdStage(tools.zstd),
       ageEncryptStage(tools.age, recipients),
     ]);
     const sent = await this.send(p.stdout!, targets, layout.artifact(id, layout.baseName), 0, results, id);
     await p.done;
-    const log = p.stderr('pg_basebackup');
-    const start = /write-ahead log start point: ([0-9A-F]+\/[0-9A-F]+) on timeline (\d+)/i.exec(log);
-    const end = /write-ahead log end point: ([0-9A-F]+\/[0-9A-F]+)/i.exec(log);
-    if (!start || !end) throw new BackupError('backup_base_unparsed', 'pg_basebackup : point de départ WAL introuvable.', log.slice(-500));
-    const timeline = Number(start[2]);
+    const end = await walPosition();
     return {
       artifact: { name: layout.baseName, kind: 'base_backup' as const, size: sent.size, sha256: sent.sha256 },
-      base: { startLsn: start[1]!, endLsn: end[1]!, timeline, startWal: walFileName(timeline, start[1]!) },
+      base: { startLsn: start.lsn, endLsn: end.lsn, timeline: Number(start.tli), startWal: start.wal },
     };
   }
 
@@ -266,12 +280,3 @@ export class BackupService {
     return { kept: plan.keep.length, removed: plan.remove };
   }
 }
-
-/** WAL segment file name holding `lsn` on `timeline` (16 MiB segments). */
-export function walFileName(timeline: number, lsn: string): string {
-  const [hi, lo] = lsn.split('/').map((x) => parseInt(x, 16)) as [number, number];
-  const seg = Math.floor(lo / 0x1000000);
-  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  return hex(timeline) + hex(hi) + hex(seg);
-}
-
