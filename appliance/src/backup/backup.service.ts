@@ -11,7 +11,7 @@ import { countRows, listForeignKeys } from './db-inventory.js';
 import { fanOut } from './fan-out.js';
 import { runPipeline, type Stage } from './process-pipeline.js';
 import { planRetention, type RetentionPolicy } from './retention.js';
-import { signDocument } from './signed-document.js';
+import { signDocument, verifyDocument } from './signed-document.js';
 import { SigningKey } from './signing-key.js';
 import { verifyStored, type BackupTarget, type TargetReport } from './targets/backup-target.js';
 import type { DataSource } from 'typeorm';
@@ -32,7 +32,7 @@ export interface BackupDeps {
 /** Per-target result of a run. */
 export interface TargetRunResult extends TargetOutcome {
   report?: TargetReport;
-  retention?: { kept: number; removed: string[] };
+  retention?: { kept: number; removed: string[]; walRemoved: number };
 }
 
 /** What `appliance backup run --json` prints. */
@@ -268,8 +268,12 @@ export class BackupService {
     };
   }
 
-  /** Lists this target's backups and deletes what the policy no longer keeps. */
-  async applyRetention(t: BackupTarget): Promise<{ kept: number; removed: string[] }> {
+  /**
+   * Lists this target's backups and deletes what the policy no longer keeps; then
+   * drops archived WAL older than the oldest base backup still kept (WAL before it
+   * can no longer be replayed onto anything).
+   */
+  async applyRetention(t: BackupTarget): Promise<{ kept: number; removed: string[]; walRemoved: number }> {
     const ids = (await t.list(layout.backupsDir)).filter((n) => parseBackupId(n));
     const items = await Promise.all(
       ids.map(async (id) => ({ id, createdAt: parseBackupId(id)!, verified: (await t.stat(layout.manifest(id))) !== null })),
@@ -277,6 +281,27 @@ export class BackupService {
     const plan = planRetention(items, this.d.clock.now(), this.retentionPolicy());
     for (const id of plan.remove) await t.delete(layout.backupDir(id), { recursive: true });
     if (plan.remove.length) this.d.logger.info({ target: t.name, removed: plan.remove }, 'retention applied');
-    return { kept: plan.keep.length, removed: plan.remove };
+    return { kept: plan.keep.length, removed: plan.remove, walRemoved: await this.pruneWal(t, plan.keep) };
   }
+
+  private async pruneWal(t: BackupTarget, kept: string[]): Promise<number> {
+    const own = [SigningKey.loadOrCreate(this.d.secrets).publicId];
+    const starts: string[] = [];
+    for (const id of kept) {
+      try {
+        const raw = await t.getBuffer(layout.manifest(id));
+        const m = verifyDocument<BackupManifest>(raw, own, 'le manifeste');
+        if (m.base) starts.push(m.base.startWal.slice(8));
+      } catch {
+        // unverified or unreadable: not a reason to delete anything
+      }
+    }
+    if (starts.length === 0) return 0;
+    const oldest = starts.sort()[0]!;
+    const old = (await t.list(layout.walDir)).filter((n) => /^[0-9A-F]{24}\.zst\.age$/.test(n) && n.slice(8, 24) < oldest);
+    for (const n of old) await t.delete(`${layout.walDir}/${n}`);
+    if (old.length) this.d.logger.info({ target: t.name, walRemoved: old.length, keepFrom: oldest }, 'archived WAL pruned');
+    return old.length;
+  }
+
 }

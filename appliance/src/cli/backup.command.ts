@@ -123,7 +123,7 @@ export function registerBackupCommands(program: Command): void {
     .requiredOption('--from <source>', 's3, nas, or a folder laid out like a target')
     .option('--backup <id>', 'backup id (default: the newest)')
     .option('--until <time>', 'point-in-time restore (ISO 8601), from a base backup + archived WAL')
-    .option('--target-url <url>', 'restore into this (empty) database instead of swapping the appliance database')
+    .option('--target-url <url>', 'restore into this (empty) database instead of swapping the appliance database (with --until: that database is replaced after verification, the old one kept renamed)')
     .option('--workdir <dir>', 'where encrypted downloads are kept during the restore', tmpdir())
     .action(async (opts: { identity: string; from: string; backup?: string; until?: string; targetUrl?: string; workdir: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());

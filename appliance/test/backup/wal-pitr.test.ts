@@ -87,8 +87,17 @@ t.test('WAL segments sealed and shipped by archive_command; restore to a point i
   const stats = (await q<{ failed_count: string }>(cluster.adminUrl, 'SELECT failed_count::text FROM pg_stat_archiver'))[0]!;
   t.equal(stats.failed_count, '0', 'no archive failures');
 
+  // Retention drops archived WAL older than the oldest kept base backup, and only that.
+  writeFileSync(join(nasDir, layout.wal('000000010000000000000000')), 'older than any base backup');
+  const service = new BackupService({ config, dbUrl, db: ds, logger: log.logger, secrets, clock: { now: () => new Date() }, version: APP_VERSION, targets: [nas] });
+  const ret = await service.applyRetention(nas);
+  t.equal(ret.walRemoved, 1, 'one obsolete segment pruned');
+  const left = readdirSync(join(nasDir, layout.walDir));
+  t.notOk(left.includes('000000010000000000000000.zst.age'), 'the obsolete segment is gone');
+  t.ok(left.includes(`${r.manifest!.base!.startWal}.zst.age`), 'the base backup’s start segment is kept');
+
   // Point-in-time restore into the same server: the database comes back as it was at `until`.
-  const svc = new RestoreService(backupTools(config), createLogger(process.env.DEBUG_PITR ? 'debug' : 'silent', process.env.DEBUG_PITR ? (await import('pino')).default.destination(2) : undefined), [SigningKey.loadOrCreate(secrets).publicId]);
+  const svc = new RestoreService(backupTools(config), createLogger('silent'), [SigningKey.loadOrCreate(secrets).publicId]);
   await ds.destroy();
   const res = await pointInTimeRestore(svc, backupTools(config), nas, vault.identity, { until, workDir: tempDir(t), adminUrl: cluster.adminUrl, database: 'app' });
   t.ok(res.check.ok, 'recovered database verified');
