@@ -14,6 +14,7 @@ import { pointInTimeRestore } from '../backup/pitr.service.js';
 import { SecretStore } from '../config/secrets.js';
 import { createLogger } from '../logging/logger.js';
 import { fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
+import { exitWith } from './exit.js';
 
 const mb = (n: number) => (n / 1048576).toFixed(1);
 
@@ -32,6 +33,7 @@ export function registerBackupCommands(program: Command): void {
         const rt = await openRuntime(config, logger);
         const targets = await Promise.all(configuredTargets(config).map((n) => openTarget(config, n)));
         const t0 = Date.now();
+        let code = 1;
         const tty = process.stderr.isTTY && !opts.json;
         try {
           const r = await new BackupService({ ...rt.app, dbUrl: rt.database.url, targets }).run({
@@ -46,11 +48,12 @@ export function registerBackupCommands(program: Command): void {
               for (const w of t.warnings ?? []) process.stdout.write(`    attention : ${w}\n`);
             }
           }
-          process.exitCode = r.status === 'failed' ? 1 : 0;
+          code = r.status === 'failed' ? 1 : 0;
         } finally {
           await Promise.all(targets.map((t) => t.close()));
           await rt.close();
         }
+        exitWith(code);
       } catch (err) {
         fail(logger, err, 'la sauvegarde a échoué');
       }
@@ -86,7 +89,8 @@ export function registerBackupCommands(program: Command): void {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
       try {
-        const rt = await openRuntime(config, logger, { migrate: false });
+        const rt = await openRuntime(config, logger);
+        let code = 1;
         try {
           const s = await new BackupStatusService(rt.app).status();
           if (opts.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
@@ -99,10 +103,11 @@ export function registerBackupCommands(program: Command): void {
             );
             for (const a of s.alerts) process.stdout.write(`  ALERTE ${a.code} : ${a.message}\n`);
           }
-          process.exitCode = s.alerts.length ? 3 : 0;
+          code = s.alerts.length ? 3 : 0;
         } finally {
           await rt.close();
         }
+        exitWith(code);
       } catch (err) {
         fail(logger, err, 'statut indisponible');
       }
@@ -172,6 +177,7 @@ export function registerBackupCommands(program: Command): void {
       try {
         const secrets = new SecretStore(config.secretsDir);
         const source = await openSource(config, opts.from, { writable: true });
+        let code = 1;
         try {
           const svc = new RestoreService(backupTools(config), logger, trustedManifestSigners(config.BACKUP_SIGNER_PUBLIC_KEY, secrets));
           const report = await new DrillService(svc, SigningKey.loadOrCreate(secrets, 'drill-signing-key.pem'), logger).run(source, resolve(opts.identity), {
@@ -180,10 +186,11 @@ export function registerBackupCommands(program: Command): void {
           });
           if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
           else process.stdout.write(`Exercice ${report.id} sur ${report.backupId ?? '?'} : ${report.ok ? 'RÉUSSI' : `ÉCHEC${report.error ? ` (${report.error})` : ''}`}\n`);
-          process.exitCode = report.ok ? 0 : 1;
+          code = report.ok ? 0 : 1;
         } finally {
           await source.close();
         }
+        exitWith(code);
       } catch (err) {
         fail(logger, err, 'exercice de restauration impossible');
       }

@@ -6,6 +6,7 @@ import type { ScheduledJob } from '../scheduler/job.js';
 import { runJobOnce } from '../scheduler/job-runner.js';
 import { Scheduler } from '../scheduler/scheduler.service.js';
 import { fail, loadConfigOrExit, onShutdown, openRuntime, type GlobalOptions } from './bootstrap.js';
+import { exitWith } from './exit.js';
 
 /** Every scheduled job of the appliance; each module adds its own list here. */
 export function allJobs(app: AppContext, dbUrl: string): ScheduledJob[] {
@@ -26,6 +27,7 @@ export function registerSchedulerCommand(program: Command): void {
         const rt = await openRuntime(config, logger);
         const jobs = allJobs(rt.app, rt.database.url);
         if (opts.list || opts.run) {
+          let code = 0;
           try {
             if (opts.list) for (const j of jobs) process.stdout.write(`${j.name}\t${j.cron}\t${j.timezone ?? 'UTC'}\n`);
             if (opts.run) {
@@ -33,12 +35,12 @@ export function registerSchedulerCommand(program: Command): void {
               if (!job) throw new Error(`unknown job ${opts.run}`);
               const r = await runJobOnce(rt.app, job);
               process.stdout.write(`${job.name} : ${r.outcome}${'error' in r && r.error ? ` (${r.error})` : ''}\n`);
-              process.exitCode = r.outcome === 'succeeded' ? 0 : 1;
+              code = r.outcome === 'succeeded' ? 0 : 1;
             }
           } finally {
             await rt.close();
           }
-          return;
+          exitWith(code);
         }
         const scheduler = new Scheduler(rt.app, jobs);
         onShutdown(logger, async () => {
