@@ -44,7 +44,12 @@ export interface BackupRunResult {
   durationMs: number;
 }
 
-/** The age encryption stage for the configured recipients. */
+/**
+ * The age encryption stage for the configured recipients. The Debian `age` CLI is
+ * used rather than the age-encryption npm package (which does stream, but with a
+ * JavaScript cipher): same file format, native speed, and the very tool a person
+ * restoring by hand will use.
+ */
 export function ageEncryptStage(ageBin: string, recipients: string[]): Stage {
   return { cmd: ageBin, args: recipients.flatMap((r) => ['-r', r]), label: 'age' };
 }
