@@ -2,9 +2,16 @@
 import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
 import { registerBackupCommands } from './backup.command.js';
+import { registerCatalogueCommand } from '../catalogue/catalogue.command.js';
+import { registerIngestCommand } from '../ingest/ingest.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
+import { registerUpgradeCommand } from '../upgrade/upgrade.command.js';
+import { registerUsersCommand } from './users.command.js';
+import { registerAuditCommand } from './audit.command.js';
+import { registerAgentsCommand } from '../agent-channel/agents.command.js';
+import { registerOpsCommands } from './ops.command.js';
 
 /**
  * `appliance`: the server and the operator console in one binary. Each domain
@@ -18,8 +25,15 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommands(program);
   registerMigrateCommand(program);
+  registerUpgradeCommand(program);
+  registerUsersCommand(program);
+  registerAuditCommand(program);
   registerBackupCommands(program);
   registerSchedulerCommand(program);
+  registerCatalogueCommand(program);
+  registerIngestCommand(program);
+  registerAgentsCommand(program);
+  registerOpsCommands(program);
   return program;
 }
 

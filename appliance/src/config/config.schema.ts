@@ -35,6 +35,25 @@ export const configSchema = z.object({
   SECURITY_POLICY_URL: z.url().optional(),
   SECURITY_TXT_EXPIRES: z.iso.datetime({ offset: true }).optional(),
 
+  // Identity and sessions (auth/).
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(600),
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(30).default(5),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(3).max(20).default(5),
+  LOGIN_LOCK_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  RATE_LIMIT_READS_PER_MIN: z.coerce.number().int().min(1).default(1000),
+  RATE_LIMIT_WRITES_PER_MIN: z.coerce.number().int().min(1).default(100),
+  RATE_LIMIT_PUBLIC_PER_MIN: z.coerce.number().int().min(1).default(5),
+
+  // Outgoing email (nodemailer). Without SMTP_HOST, messages are written to DATA_DIR/outbox.
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  SMTP_TLS: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+  SMTP_USER: z.string().min(1).optional(),
+  /** File (0600) holding the SMTP password; never the password itself in the environment. */
+  SMTP_PASSWORD_FILE: z.string().min(1).optional(),
+  MAIL_FROM: z.string().min(3).default('Officine Appliance <no-reply@officine.invalid>'),
   // --- Backups (appliance/src/backup) ---
   /** Public age X25519 recipients (vault + drill), comma-separated; never a private key. */
   BACKUP_RECIPIENTS: csv
@@ -85,6 +104,50 @@ export const configSchema = z.object({
   /** Private key file (0600) for SFTP, relative to SECRETS_DIR unless absolute. */
   NAS_SFTP_KEY_FILE: z.string().min(1).default('nas-sftp-key'),
   NAS_SFTP_PATH: z.string().min(1).default('officine'),
+
+  // Pharmacy data. BDPM_DIR: the public drug database files the demo imports (default: ../shared/data/bdpm
+  // beside the install); DEMO_*: the size of the synthetic history `appliance demo` seeds for its pharmacies.
+  BDPM_DIR: z.string().min(1).optional(),
+  DEMO_MONTHS: z.coerce.number().int().min(0).max(36).default(12),
+  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(120),
+  /** Agent channel: allowed clock skew of a message's timestamp. */
+  AGENT_MAX_SKEW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** Agent channel: key epoch lifetime; an agent's epoch rotates when it is older. */
+  AGENT_EPOCH_HOURS: z.coerce.number().min(0.001).max(8_760).default(168),
+  /** Agent channel: lifetime of a one-time enrolment code. */
+  AGENT_ENROL_CODE_TTL_HOURS: z.coerce.number().min(0.01).max(720).default(24),
+  /** Agent channel: largest sealed message accepted. */
+  AGENT_MAX_MESSAGE_KB: z.coerce.number().int().min(16).max(262_144).default(32_768),
+
+  // --- Operations (issue 7): metrics, TLS watch, read-only switch, alerting ---
+  /** Prometheus endpoint, always bound to 127.0.0.1 (0 = any free port). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Certificate to watch for expiry; default: the one served at PUBLIC_URL when it is https. */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  /** Retry-After (seconds) sent with the 503 of the read-only switch. */
+  READ_ONLY_RETRY_AFTER_S: z.coerce.number().int().min(1).max(86400).default(300),
+  /** How often `appliance serve` evaluates the alert rules (0 = never, e.g. when the scheduler does it). */
+  ALERT_CHECK_INTERVAL_S: z.coerce.number().int().min(0).max(86400).default(60),
+  /** Recipients of alert emails (comma-separated); none = no email. */
+  ALERT_EMAIL_TO: csv.default([]),
+  /** Webhook URLs receiving alerts (comma-separated); each host must be in ALERT_WEBHOOK_ALLOWED_HOSTS. */
+  ALERT_WEBHOOK_URLS: csv.default([]),
+  /** The only hosts webhooks may reach (exact names, or `*.domain` for subdomains). */
+  ALERT_WEBHOOK_ALLOWED_HOSTS: csv.default([]),
+  // --- Releases and upgrades (appliance/src/upgrade) ---
+  /** Holds releases/<version>/ and the `current` symlink (install.sh creates it). */
+  INSTALL_DIR: z.string().min(1).default('/opt/officine'),
+  /** Pinned Ed25519 release keys (JSON key list); a bundle signed by any other key is refused. */
+  RELEASE_KEYS_FILE: z.string().min(1).default('/etc/officine/release-keys.json'),
+  UPGRADE_MAX_BUNDLE_MB: z.coerce.number().int().min(1).max(8192).default(512),
+  UPGRADE_MAX_UNPACKED_MB: z.coerce.number().int().min(1).max(16384).default(2048),
+  UPGRADE_MAX_FILES: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
+  /** How long the health gate waits for /readyz after the switch before rolling back. */
+  UPGRADE_HEALTH_TIMEOUT_S: z.coerce.number().int().min(5).max(600).default(60),
+  /** How services are stopped/started around an upgrade: systemd units, or commands (Docker, no-systemd hosts). */
+  SERVICE_MANAGER: z.enum(['systemd', 'command']).default('systemd'),
+  SERVICE_STOP_COMMAND: z.string().min(1).optional(),
+  SERVICE_START_COMMAND: z.string().min(1).optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

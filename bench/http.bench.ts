@@ -1,0 +1,99 @@
+/**
+ * bench:http — requests/s of a JSON route through the appliance's full middleware
+ * stack (request id, client IP, helmet, error handler, body parser, static UI check,
+ * router) versus a bare Koa app serving the same JSON, measured in the same run.
+ * Each server runs in its own process (one core); autocannon drives it from this one.
+ * Target: ratio ≥ 0.85.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { percentile, printResult, round, spawnReady } from './lib/bench-util.js';
+
+const PAYLOAD = {
+  pharmacyId: '3f1c2a9e-8d7b-4c55-9a61-0c9e5f7d1b2a',
+  period: { from: '2026-01-01', to: '2026-01-31' },
+  kpis: { caTtc: 18234512, caHt: 16921044, margeBrute: 5123400, tauxDeMarque: 0.3028, panierMoyen: 2412, tickets: 7560 },
+};
+
+async function serve(mode: string): Promise<void> {
+  const Koa = (await import('koa')).default;
+  if (mode === 'bare') {
+    const app = new Koa();
+    app.use((ctx) => {
+      if (ctx.path === '/api/bench/kpis') ctx.body = PAYLOAD;
+    });
+    const srv = app.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(srv.address() as { port: number }).port}\n`));
+    return;
+  }
+  // Full stack: the real app, with the real database behind it (embedded PostgreSQL).
+  const { loadConfig } = await import('../appliance/src/config/config.js');
+  const { createLogger } = await import('../appliance/src/logging/logger.js');
+  const { openRuntime } = await import('../appliance/src/cli/bootstrap.js');
+  const { startHttpServer } = await import('../appliance/src/http/server.js');
+  const dir = process.env.BENCH_DIR!;
+  const config = loadConfig({ envFile: '/dev/null', env: { DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'production' } });
+  const rt = await openRuntime(config, createLogger('silent'));
+  const srv = await startHttpServer(rt.app, {
+    extraRoutes: [
+      (router) =>
+        router.get('/api/bench/kpis', (ctx) => {
+          ctx.body = PAYLOAD;
+        }),
+    ],
+  });
+  process.on('SIGTERM', () => void srv.close().then(() => rt.close()).then(() => process.exit(0)));
+  process.stdout.write(`READY ${srv.url.split(':').pop()}\n`);
+}
+
+async function load(port: number, seconds: number): Promise<number> {
+  const r = await autocannon({ url: `http://127.0.0.1:${port}/api/bench/kpis`, connections: 16, pipelining: 1, duration: seconds });
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`bench: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return r.requests.average;
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2];
+  if (mode === 'bare' || mode === 'full') return serve(mode);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 6);
+  const dir = mkdtempSync(join(tmpdir(), 'officine-bench-http-'));
+  const self = fileURLToPath(import.meta.url);
+  const env = { BENCH_DIR: dir, OFFICINE_EMBEDDED_PG_PORT: String(20000 + Math.floor(Math.random() * 20000)) };
+  const bare = await spawnReady(self, ['bare']);
+  const full = await spawnReady(self, ['full'], env);
+  try {
+    const rounds: { bare: number; full: number }[] = [];
+    // Warm up both (JIT), then alternate so drift hits both sides equally.
+    await load(Number(bare.value), 2);
+    await load(Number(full.value), 2);
+    for (let i = 0; i < 3; i++) {
+      rounds.push({ bare: await load(Number(bare.value), seconds), full: await load(Number(full.value), seconds) });
+    }
+    // Median of per-round ratios: each round measures both servers back to back, so
+    // load from other processes on the machine affects both sides of a ratio alike.
+    const ratios = rounds.map((r) => r.full / r.bare).sort((a, b) => a - b);
+    const bareRps = percentile(rounds.map((r) => r.bare), 50);
+    const fullRps = percentile(rounds.map((r) => r.full), 50);
+    printResult({
+      bench: 'http',
+      route: 'GET /api/bench/kpis (JSON)',
+      connections: 16,
+      seconds_per_round: seconds,
+      rounds,
+      bare_rps: round(bareRps),
+      full_stack_rps: round(fullRps),
+      round_ratios: ratios.map((r) => round(r, 3)),
+      ratio: round(ratios[1]!, 3),
+      target: '>= 0.85',
+    });
+  } finally {
+    bare.child.kill('SIGTERM');
+    full.child.kill('SIGTERM');
+    await new Promise((r) => full.child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
