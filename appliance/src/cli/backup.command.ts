@@ -14,7 +14,6 @@ import { pointInTimeRestore } from '../backup/pitr.service.js';
 import { SecretStore } from '../config/secrets.js';
 import { createLogger } from '../logging/logger.js';
 import { fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
-import { exitWith } from './exit.js';
 
 const mb = (n: number) => (n / 1048576).toFixed(1);
 
@@ -53,7 +52,7 @@ export function registerBackupCommands(program: Command): void {
           await Promise.all(targets.map((t) => t.close()));
           await rt.close();
         }
-        exitWith(code);
+        process.exitCode = code;
       } catch (err) {
         fail(logger, err, 'la sauvegarde a échoué');
       }
@@ -107,7 +106,7 @@ export function registerBackupCommands(program: Command): void {
         } finally {
           await rt.close();
         }
-        exitWith(code);
+        process.exitCode = code;
       } catch (err) {
         fail(logger, err, 'statut indisponible');
       }
@@ -190,7 +189,7 @@ export function registerBackupCommands(program: Command): void {
         } finally {
           await source.close();
         }
-        exitWith(code);
+        process.exitCode = code;
       } catch (err) {
         fail(logger, err, 'exercice de restauration impossible');
       }

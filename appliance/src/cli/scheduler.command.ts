@@ -4,7 +4,6 @@ import { allJobs } from '../scheduler/all-jobs.js';
 import { runJobOnce } from '../scheduler/job-runner.js';
 import { Scheduler } from '../scheduler/scheduler.service.js';
 import { fail, loadConfigOrExit, onShutdown, openRuntime, type GlobalOptions } from './bootstrap.js';
-import { exitWith } from './exit.js';
 
 /** `appliance scheduler`: the single job runner (advisory lock), or `--run JOB` once. */
 export function registerSchedulerCommand(program: Command): void {
@@ -33,7 +32,7 @@ export function registerSchedulerCommand(program: Command): void {
           } finally {
             await rt.close();
           }
-          exitWith(code);
+          process.exitCode = code;
         }
         const scheduler = new Scheduler(rt.app, jobs);
         onShutdown(logger, async () => {
