@@ -68,7 +68,7 @@ async function main() {
     );
     await sql(
       dbUrl,
-      `INSERT INTO sales_lines SELECT p.id, i, timestamptz '2025-01-01' + (i % 525600) * interval '1 minute', '34009' || lpad(((i * 7919) % 99999999)::text, 8, '0'),
+      `INSERT INTO sales_lines SELECT p.id, i, timestamptz '2025-01-01' + (i % 525600) * interval '1 minute', '34009' || lpad(((i::bigint * 7919) % 99999999)::text, 8, '0'),
          1 + i % 5, 100 + (i * 37) % 9000, (ARRAY[2.10, 5.50, 10.00, 20.00])[1 + i % 4], 'Produit ' || ((i * 31) % 20000) || ' boîte de ' || (i % 30)
          FROM (SELECT id, row_number() OVER (ORDER BY finess) - 1 AS n FROM pharmacies) p, generate_series(1, $1::int) i WHERE i % 50 = p.n`,
       [SALES_ROWS],

@@ -11,7 +11,7 @@ import { countRows, listForeignKeys } from './db-inventory.js';
 import { fanOut } from './fan-out.js';
 import { runPipeline, type Stage } from './process-pipeline.js';
 import { planRetention, type RetentionPolicy } from './retention.js';
-import { signDocument } from './signed-document.js';
+import { signDocument, verifyDocument } from './signed-document.js';
 import { SigningKey } from './signing-key.js';
 import { verifyStored, type BackupTarget, type TargetReport } from './targets/backup-target.js';
 import type { DataSource } from 'typeorm';
@@ -32,7 +32,7 @@ export interface BackupDeps {
 /** Per-target result of a run. */
 export interface TargetRunResult extends TargetOutcome {
   report?: TargetReport;
-  retention?: { kept: number; removed: string[] };
+  retention?: { kept: number; removed: string[]; walRemoved: number };
 }
 
 /** What `appliance backup run --json` prints. */
@@ -44,7 +44,12 @@ export interface BackupRunResult {
   durationMs: number;
 }
 
-/** The age encryption stage for the configured recipients. */
+/**
+ * The age encryption stage for the configured recipients. The Debian `age` CLI is
+ * used rather than the age-encryption npm package (which does stream, but with a
+ * JavaScript cipher): same file format, native speed, and the very tool a person
+ * restoring by hand will use.
+ */
 export function ageEncryptStage(ageBin: string, recipients: string[]): Stage {
   return { cmd: ageBin, args: recipients.flatMap((r) => ['-r', r]), label: 'age' };
 }
@@ -233,29 +238,47 @@ export class BackupService {
     return sent;
   }
 
-  /** Physical base backup (for point-in-time restore with the archived WAL). */
+  /**
+   * Physical base backup (for point-in-time restore with the archived WAL). WAL
+   * replay starts at or after the segment current when the backup begins, so that
+   * segment is recorded as the start point (pg_basebackup -X none does not print it).
+   */
   private async baseBackup(id: string, targets: BackupTarget[], recipients: string[], results: Map<string, TargetRunResult>) {
     const tools = backupTools(this.d.config);
+    const walPosition = async () => {
+      const c = new pg.Client({ connectionString: this.d.dbUrl, application_name: 'officine-backup' });
+      await c.connect();
+      try {
+        return (
+          await c.query<{ wal: string; lsn: string; tli: number }>(
+            `SELECT pg_walfile_name(pg_current_wal_lsn()) AS wal, pg_current_wal_lsn()::text AS lsn, (SELECT timeline_id FROM pg_control_checkpoint()) AS tli`,
+          )
+        ).rows[0]!;
+      } finally {
+        await c.end();
+      }
+    };
+    const start = await walPosition();
     const p = runPipeline([
-      { cmd: tools.pgBasebackup, args: ['-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '-v', '--no-password'], env: libpqEnv(this.d.dbUrl), label: 'pg_basebackup' },
+      { cmd: tools.pgBasebackup, args: ['-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '--no-password'], env: libpqEnv(this.d.dbUrl), label: 'pg_basebackup' },
       zstdStage(tools.zstd),
       ageEncryptStage(tools.age, recipients),
     ]);
     const sent = await this.send(p.stdout!, targets, layout.artifact(id, layout.baseName), 0, results, id);
     await p.done;
-    const log = p.stderr('pg_basebackup');
-    const start = /write-ahead log start point: ([0-9A-F]+\/[0-9A-F]+) on timeline (\d+)/i.exec(log);
-    const end = /write-ahead log end point: ([0-9A-F]+\/[0-9A-F]+)/i.exec(log);
-    if (!start || !end) throw new BackupError('backup_base_unparsed', 'pg_basebackup : point de départ WAL introuvable.', log.slice(-500));
-    const timeline = Number(start[2]);
+    const end = await walPosition();
     return {
       artifact: { name: layout.baseName, kind: 'base_backup' as const, size: sent.size, sha256: sent.sha256 },
-      base: { startLsn: start[1]!, endLsn: end[1]!, timeline, startWal: walFileName(timeline, start[1]!) },
+      base: { startLsn: start.lsn, endLsn: end.lsn, timeline: Number(start.tli), startWal: start.wal },
     };
   }
 
-  /** Lists this target's backups and deletes what the policy no longer keeps. */
-  async applyRetention(t: BackupTarget): Promise<{ kept: number; removed: string[] }> {
+  /**
+   * Lists this target's backups and deletes what the policy no longer keeps; then
+   * drops archived WAL older than the oldest base backup still kept (WAL before it
+   * can no longer be replayed onto anything).
+   */
+  async applyRetention(t: BackupTarget): Promise<{ kept: number; removed: string[]; walRemoved: number }> {
     const ids = (await t.list(layout.backupsDir)).filter((n) => parseBackupId(n));
     const items = await Promise.all(
       ids.map(async (id) => ({ id, createdAt: parseBackupId(id)!, verified: (await t.stat(layout.manifest(id))) !== null })),
@@ -263,15 +286,27 @@ export class BackupService {
     const plan = planRetention(items, this.d.clock.now(), this.retentionPolicy());
     for (const id of plan.remove) await t.delete(layout.backupDir(id), { recursive: true });
     if (plan.remove.length) this.d.logger.info({ target: t.name, removed: plan.remove }, 'retention applied');
-    return { kept: plan.keep.length, removed: plan.remove };
+    return { kept: plan.keep.length, removed: plan.remove, walRemoved: await this.pruneWal(t, plan.keep) };
   }
-}
 
-/** WAL segment file name holding `lsn` on `timeline` (16 MiB segments). */
-export function walFileName(timeline: number, lsn: string): string {
-  const [hi, lo] = lsn.split('/').map((x) => parseInt(x, 16)) as [number, number];
-  const seg = Math.floor(lo / 0x1000000);
-  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  return hex(timeline) + hex(hi) + hex(seg);
-}
+  private async pruneWal(t: BackupTarget, kept: string[]): Promise<number> {
+    const own = [SigningKey.loadOrCreate(this.d.secrets).publicId];
+    const starts: string[] = [];
+    for (const id of kept) {
+      try {
+        const raw = await t.getBuffer(layout.manifest(id));
+        const m = verifyDocument<BackupManifest>(raw, own, 'le manifeste');
+        if (m.base) starts.push(m.base.startWal.slice(8));
+      } catch {
+        // unverified or unreadable: not a reason to delete anything
+      }
+    }
+    if (starts.length === 0) return 0;
+    const oldest = starts.sort()[0]!;
+    const old = (await t.list(layout.walDir)).filter((n) => /^[0-9A-F]{24}\.zst\.age$/.test(n) && n.slice(8, 24) < oldest);
+    for (const n of old) await t.delete(`${layout.walDir}/${n}`);
+    if (old.length) this.d.logger.info({ target: t.name, walRemoved: old.length, keepFrom: oldest }, 'archived WAL pruned');
+    return old.length;
+  }
 
+}

@@ -10,7 +10,7 @@ import { countRows, listForeignKeys } from './db-inventory.js';
 import { runPipeline } from './process-pipeline.js';
 import { installVerified, type RestoreResult, type RestoreService } from './restore.service.js';
 import type { BackupTarget } from './targets/backup-target.js';
-import { freePort, startThrowawayPostgres } from './throwaway-postgres.js';
+import { freePort, postgresReachable, startThrowawayPostgres } from './throwaway-postgres.js';
 
 /**
  * Point-in-time restore: the newest base backup finished before `until` (manifest,
@@ -29,7 +29,7 @@ export async function pointInTimeRestore(
 ): Promise<RestoreResult> {
   const prepared = await svc.prepare(source, identityFile, { until: opts.until, backupId: opts.backupId, needBase: true, workDir: opts.workDir });
   const base = prepared.manifest.base!;
-  const tmp = await mkdtemp(join(opts.workDir, 'officine-pitr-'));
+  const tmp = await mkdtemp(join(postgresReachable(opts.workDir), 'officine-pitr-'));
   const asRoot = process.getuid?.() === 0;
   try {
     chmodSync(tmp, asRoot ? 0o711 : 0o700);
@@ -40,6 +40,7 @@ export async function pointInTimeRestore(
 
     const untar = runPipeline([...svc.decryptStages(identityFile, prepared.file), { cmd: 'tar', args: ['-x', '-C', data], label: 'tar' }], 'ignore', 'ignore');
     await untar.done;
+    svc.logger.info({ backupId: prepared.manifest.id }, 'pitr: base backup unpacked');
 
     const wanted = (await source.list(layout.walDir))
       .filter((n) => n.endsWith('.zst.age'))
@@ -56,12 +57,13 @@ export async function pointInTimeRestore(
       }
     }
 
+    svc.logger.info({ segments: wanted.length, from: base.startWal }, 'pitr: archived WAL decrypted');
     writeFileSync(join(data, 'pg_hba.conf'), 'local all all trust\n');
     appendFileSync(
       join(data, 'postgresql.auto.conf'),
       [
         `restore_command = 'cp "${walStage}/%f" "%p"'`,
-        `recovery_target_time = '${opts.until.toISOString()}'`,
+        `recovery_target_time = '${opts.until.toISOString().replace('T', ' ').replace('Z', '+00')}'`,
         `recovery_target_action = 'promote'`,
         '',
       ].join('\n'),
@@ -75,10 +77,12 @@ export async function pointInTimeRestore(
       parent: opts.workDir,
       dataDir: data,
       port,
+      onLog: (m) => svc.logger.debug({ pg: m.trim() }, 'pitr: postgres'),
       flags: ['-c', 'listen_addresses=', '-c', `unix_socket_directories=${sock}`, '-c', 'archive_mode=off'],
     }).catch((err: Error) => {
       throw new BackupError('pitr_recovery_failed', `Relecture des WAL jusqu'à ${opts.until.toISOString()} impossible (WAL manquants ?).`, String(err.cause ?? err.message));
     });
+    svc.logger.info({ until: opts.until.toISOString() }, 'pitr: recovery reached its target');
     try {
       const recoveredUrl = `postgres://postgres@localhost:${port}/${encodeURIComponent(opts.database)}?host=${encodeURIComponent(sock)}`;
       const c = new pg.Client({ host: sock, port, user: 'postgres', database: opts.database });

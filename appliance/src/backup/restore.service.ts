@@ -43,7 +43,7 @@ const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 export class RestoreService {
   constructor(
     private readonly tools: BackupTools,
-    private readonly logger: Logger,
+    readonly logger: Logger,
     private readonly trustedSigners: string[],
   ) {}
 

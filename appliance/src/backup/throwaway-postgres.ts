@@ -12,6 +12,18 @@ export interface ThrowawayPostgres {
   stop(): Promise<void>;
 }
 
+/** How long a throwaway cluster (or a WAL replay) may take to accept connections. */
+const START_TIMEOUT_MS = Number(process.env.OFFICINE_THROWAWAY_PG_TIMEOUT_MS ?? 600_000);
+
+/**
+ * `dir` when PostgreSQL can reach files under it, else the system temp dir: as
+ * root, PostgreSQL runs as `postgres`, which must be able to traverse the parent.
+ */
+export function postgresReachable(dir: string | undefined): string {
+  if (!dir) return tmpdir();
+  return process.getuid?.() !== 0 || (statSync(dir).mode & 0o001) !== 0 ? dir : tmpdir();
+}
+
 /** A free loopback TCP port. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -29,11 +41,9 @@ export function freePort(): Promise<number> {
  * random loopback port with a random password, and deletes it all on stop. With
  * `dataDir` it starts an existing data directory instead (a restored base backup).
  */
-export async function startThrowawayPostgres(opts: { parent?: string; dataDir?: string; port?: number; flags?: string[] } = {}): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(opts: { parent?: string; dataDir?: string; port?: number; flags?: string[]; onLog?: (line: string) => void } = {}): Promise<ThrowawayPostgres> {
   const asRoot = process.getuid?.() === 0;
-  // As root, PostgreSQL runs as `postgres`, which must be able to traverse the parent.
-  const parent = opts.parent && (!asRoot || (statSync(opts.parent).mode & 0o001) !== 0) ? opts.parent : tmpdir();
-  const dir = mkdtempSync(join(parent, 'officine-throwaway-'));
+  const dir = mkdtempSync(join(postgresReachable(opts.parent), 'officine-throwaway-'));
   if (asRoot) chmodSync(dir, 0o711);
   const password = randomBytes(18).toString('base64url');
   const logs: string[] = [];
@@ -49,16 +59,27 @@ export async function startThrowawayPostgres(opts: { parent?: string; dataDir?: 
     createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--no-locale'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'archive_mode=off', ...(opts.flags ?? [])],
-    onLog: (m) => void logs.push(m),
-    onError: () => undefined,
+    onLog: (m) => {
+      logs.push(m);
+      opts.onLog?.(m);
+    },
+    onError: (m) => {
+      logs.push(String(m));
+      opts.onLog?.(String(m));
+    },
   });
   try {
     if (!opts.dataDir) await pg.initialise();
-    await pg.start();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      pg.start(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`not ready after ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS))),
+    ]).finally(() => clearTimeout(timer));
   } catch (err) {
-    await pg.stop().catch(() => undefined);
+    // stop() waits for an exit that already happened when postgres died on start: bound it.
+    await Promise.race([pg.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]);
     rmSync(dir, { recursive: true, force: true });
-    throw new Error('throwaway PostgreSQL did not start', { cause: err ?? logs.slice(-5).join('') });
+    throw new Error(`throwaway PostgreSQL did not start: ${(err as Error | undefined)?.message ?? 'exited'}; last log lines: ${logs.slice(-8).join('').trim()}`);
   }
   return {
     adminUrl: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,

@@ -32,6 +32,7 @@ export function registerBackupCommands(program: Command): void {
         const rt = await openRuntime(config, logger);
         const targets = await Promise.all(configuredTargets(config).map((n) => openTarget(config, n)));
         const t0 = Date.now();
+        let code = 1;
         const tty = process.stderr.isTTY && !opts.json;
         try {
           const r = await new BackupService({ ...rt.app, dbUrl: rt.database.url, targets }).run({
@@ -46,11 +47,12 @@ export function registerBackupCommands(program: Command): void {
               for (const w of t.warnings ?? []) process.stdout.write(`    attention : ${w}\n`);
             }
           }
-          process.exitCode = r.status === 'failed' ? 1 : 0;
+          code = r.status === 'failed' ? 1 : 0;
         } finally {
           await Promise.all(targets.map((t) => t.close()));
           await rt.close();
         }
+        process.exitCode = code;
       } catch (err) {
         fail(logger, err, 'la sauvegarde a échoué');
       }
@@ -86,7 +88,8 @@ export function registerBackupCommands(program: Command): void {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
       try {
-        const rt = await openRuntime(config, logger, { migrate: false });
+        const rt = await openRuntime(config, logger);
+        let code = 1;
         try {
           const s = await new BackupStatusService(rt.app).status();
           if (opts.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
@@ -99,10 +102,11 @@ export function registerBackupCommands(program: Command): void {
             );
             for (const a of s.alerts) process.stdout.write(`  ALERTE ${a.code} : ${a.message}\n`);
           }
-          process.exitCode = s.alerts.length ? 3 : 0;
+          code = s.alerts.length ? 3 : 0;
         } finally {
           await rt.close();
         }
+        process.exitCode = code;
       } catch (err) {
         fail(logger, err, 'statut indisponible');
       }
@@ -123,7 +127,7 @@ export function registerBackupCommands(program: Command): void {
     .requiredOption('--from <source>', 's3, nas, or a folder laid out like a target')
     .option('--backup <id>', 'backup id (default: the newest)')
     .option('--until <time>', 'point-in-time restore (ISO 8601), from a base backup + archived WAL')
-    .option('--target-url <url>', 'restore into this (empty) database instead of swapping the appliance database')
+    .option('--target-url <url>', 'restore into this (empty) database instead of swapping the appliance database (with --until: that database is replaced after verification, the old one kept renamed)')
     .option('--workdir <dir>', 'where encrypted downloads are kept during the restore', tmpdir())
     .action(async (opts: { identity: string; from: string; backup?: string; until?: string; targetUrl?: string; workdir: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
@@ -172,6 +176,7 @@ export function registerBackupCommands(program: Command): void {
       try {
         const secrets = new SecretStore(config.secretsDir);
         const source = await openSource(config, opts.from, { writable: true });
+        let code = 1;
         try {
           const svc = new RestoreService(backupTools(config), logger, trustedManifestSigners(config.BACKUP_SIGNER_PUBLIC_KEY, secrets));
           const report = await new DrillService(svc, SigningKey.loadOrCreate(secrets, 'drill-signing-key.pem'), logger).run(source, resolve(opts.identity), {
@@ -180,10 +185,11 @@ export function registerBackupCommands(program: Command): void {
           });
           if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
           else process.stdout.write(`Exercice ${report.id} sur ${report.backupId ?? '?'} : ${report.ok ? 'RÉUSSI' : `ÉCHEC${report.error ? ` (${report.error})` : ''}`}\n`);
-          process.exitCode = report.ok ? 0 : 1;
+          code = report.ok ? 0 : 1;
         } finally {
           await source.close();
         }
+        process.exitCode = code;
       } catch (err) {
         fail(logger, err, 'exercice de restauration impossible');
       }

@@ -19,6 +19,7 @@ export function registerSchedulerCommand(program: Command): void {
         const rt = await openRuntime(config, logger);
         const jobs = allJobs(rt.app, rt.database.url);
         if (opts.list || opts.run) {
+          let code = 0;
           try {
             if (opts.list) for (const j of jobs) process.stdout.write(`${j.name}\t${j.cron}\t${j.timezone ?? 'UTC'}\n`);
             if (opts.run) {
@@ -26,12 +27,12 @@ export function registerSchedulerCommand(program: Command): void {
               if (!job) throw new Error(`unknown job ${opts.run}`);
               const r = await runJobOnce(rt.app, job);
               process.stdout.write(`${job.name} : ${r.outcome}${'error' in r && r.error ? ` (${r.error})` : ''}\n`);
-              process.exitCode = r.outcome === 'succeeded' ? 0 : 1;
+              code = r.outcome === 'succeeded' ? 0 : 1;
             }
           } finally {
             await rt.close();
           }
-          return;
+          process.exitCode = code;
         }
         const scheduler = new Scheduler(rt.app, jobs);
         onShutdown(logger, async () => {

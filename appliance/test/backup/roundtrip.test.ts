@@ -114,7 +114,7 @@ t.test('refusals happen before the target is touched', async (t) => {
       restoreBackup(s, new DirectoryStore('file', root, { requireMount: false, readOnly: true }), identity, { workDir: work, adminUrl: adminUrl(), database: target.name }),
       { code },
     );
-    t.same(await databases(), dbsBefore, 'swap mode refused before creating anything');
+    t.same(await databases(), dbsBefore, 'swap mode refused before creating anything (no scratch database)');
   };
 
   await t.test('truncated', async (t) => {
