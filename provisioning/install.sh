@@ -264,6 +264,7 @@ INSTALL_DIR=$R/opt/officine
 RELEASE_KEYS_FILE=$R/etc/officine/release-keys.json
 BACKUP_RECIPIENTS_FILE=$RECIPIENTS
 TRUSTED_PROXIES=127.0.0.1,::1
+LOG_DIR=$R/var/log/officine
 $SVC_LINES
 EOF
 ensure_dir "$R/etc/caddy" 0755 root:root

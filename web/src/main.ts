@@ -1,3 +1,5 @@
+import { startReadOnlyBanner } from './read-only-banner.js';
+
 /**
  * Entry point of the browser UI. For now it confirms the appliance is ready by
  * asking /readyz; the full UI (login, dashboards, admin pages) grows from here.
@@ -18,3 +20,4 @@ async function showReadiness(): Promise<void> {
 }
 
 void showReadiness();
+startReadOnlyBanner();

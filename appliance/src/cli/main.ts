@@ -2,12 +2,17 @@
 import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
 import { registerBackupCommands } from './backup.command.js';
+import { registerCatalogueCommand } from '../catalogue/catalogue.command.js';
+import { registerIngestCommand } from '../ingest/ingest.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
 import { registerUpgradeCommand } from '../upgrade/upgrade.command.js';
 import { registerUsersCommand } from './users.command.js';
 import { registerAuditCommand } from './audit.command.js';
+import { registerAgentsCommand } from '../agent-channel/agents.command.js';
+import { registerOpsCommands } from './ops.command.js';
+import { registerDataProtectionCommands } from './data-protection.command.js';
 
 /**
  * `appliance`: the server and the operator console in one binary. Each domain
@@ -26,6 +31,11 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerBackupCommands(program);
   registerSchedulerCommand(program);
+  registerCatalogueCommand(program);
+  registerIngestCommand(program);
+  registerAgentsCommand(program);
+  registerOpsCommands(program);
+  registerDataProtectionCommands(program);
   return program;
 }
 

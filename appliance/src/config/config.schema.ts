@@ -105,6 +105,35 @@ export const configSchema = z.object({
   NAS_SFTP_KEY_FILE: z.string().min(1).default('nas-sftp-key'),
   NAS_SFTP_PATH: z.string().min(1).default('officine'),
 
+  // Pharmacy data. BDPM_DIR: the public drug database files the demo imports (default: ../shared/data/bdpm
+  // beside the install); DEMO_*: the size of the synthetic history `appliance demo` seeds for its pharmacies.
+  BDPM_DIR: z.string().min(1).optional(),
+  DEMO_MONTHS: z.coerce.number().int().min(0).max(36).default(12),
+  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(80),
+  /** Agent channel: allowed clock skew of a message's timestamp. */
+  AGENT_MAX_SKEW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** Agent channel: key epoch lifetime; an agent's epoch rotates when it is older. */
+  AGENT_EPOCH_HOURS: z.coerce.number().min(0.001).max(8_760).default(168),
+  /** Agent channel: lifetime of a one-time enrolment code. */
+  AGENT_ENROL_CODE_TTL_HOURS: z.coerce.number().min(0.01).max(720).default(24),
+  /** Agent channel: largest sealed message accepted. */
+  AGENT_MAX_MESSAGE_KB: z.coerce.number().int().min(16).max(262_144).default(32_768),
+
+  // --- Operations (issue 7): metrics, TLS watch, read-only switch, alerting ---
+  /** Prometheus endpoint, always bound to 127.0.0.1 (0 = any free port). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Certificate to watch for expiry; default: the one served at PUBLIC_URL when it is https. */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  /** Retry-After (seconds) sent with the 503 of the read-only switch. */
+  READ_ONLY_RETRY_AFTER_S: z.coerce.number().int().min(1).max(86400).default(300),
+  /** How often `appliance serve` evaluates the alert rules (0 = never, e.g. when the scheduler does it). */
+  ALERT_CHECK_INTERVAL_S: z.coerce.number().int().min(0).max(86400).default(60),
+  /** Recipients of alert emails (comma-separated); none = no email. */
+  ALERT_EMAIL_TO: csv.default([]),
+  /** Webhook URLs receiving alerts (comma-separated); each host must be in ALERT_WEBHOOK_ALLOWED_HOSTS. */
+  ALERT_WEBHOOK_URLS: csv.default([]),
+  /** The only hosts webhooks may reach (exact names, or `*.domain` for subdomains). */
+  ALERT_WEBHOOK_ALLOWED_HOSTS: csv.default([]),
   // --- Releases and upgrades (appliance/src/upgrade) ---
   /** Holds releases/<version>/ and the `current` symlink (install.sh creates it). */
   INSTALL_DIR: z.string().min(1).default('/opt/officine'),
@@ -119,6 +148,20 @@ export const configSchema = z.object({
   SERVICE_MANAGER: z.enum(['systemd', 'command']).default('systemd'),
   SERVICE_STOP_COMMAND: z.string().min(1).optional(),
   SERVICE_START_COMMAND: z.string().min(1).optional(),
+
+  // --- Data protection (appliance/src/gdpr, appliance/src/invoices, logging) ---
+  /** Days between an erasure request (account disabled at once) and the purge of personal data; under 30 (GDPR: without undue delay, at most a month). */
+  GDPR_ERASURE_DELAY_DAYS: z.coerce.number().int().min(0).max(29).default(7),
+  /** Accounts inactive this long are purged (super-admins excepted: operators are managed from the console). */
+  GDPR_INACTIVITY_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
+  /** Warning email this many days before the inactivity purge. */
+  GDPR_INACTIVITY_WARNING_DAYS: z.coerce.number().int().min(1).max(180).default(30),
+  /** Where archived invoice source files live (content-addressed). Default DATA_DIR/invoice-archive. */
+  INVOICE_ARCHIVE_DIR: z.string().min(1).optional(),
+  /** Directory for daily JSON log files (appliance-YYYY-MM-DD.log). Unset: logs go to stdout (journald applies its own retention, see INSTALL.md). */
+  LOG_DIR: z.string().min(1).optional(),
+  /** Days a daily log file is kept (the logs.retention job deletes older ones). */
+  LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -7,16 +7,36 @@ import { requestContext } from './request-context.middleware.js';
 import { securityHeaders } from './security-headers.middleware.js';
 import { staticUi } from './static.middleware.js';
 import { undeclaredRoutes } from './route.js';
+import { registerAnalyticsRoutes } from '../analytics/analytics.routes.js';
 import { registerHealthRoutes } from '../ops/health.routes.js';
 import { registerSecurityTxtRoutes } from '../ops/security-txt.routes.js';
 import { registerAuthRoutes } from '../auth/auth.routes.js';
 import { registerTenancyRoutes } from '../tenancy/tenancy.routes.js';
+import { registerAgentChannelRoutes } from '../agent-channel/agent-channel.routes.js';
+import { registerAgentAdminRoutes } from '../agent-channel/agent-admin.routes.js';
+import { registerReadOnlyRoutes } from '../ops/read-only/read-only.routes.js';
+import { readOnlyGuard } from '../ops/read-only/read-only.middleware.js';
+import { httpMetrics } from '../ops/metrics/http-metrics.middleware.js';
+import { opsRuntime, startOpsServices } from '../ops/ops-runtime.js';
+import { registerGdprRoutes } from '../gdpr/gdpr.routes.js';
+import { registerInvoiceArchiveRoutes } from '../invoices/invoice-archive.routes.js';
 
 /** A module's contribution to the HTTP API. */
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
 
 /** Every module's routes, in one list: adding a module means adding it here. */
-export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes, registerAuthRoutes, registerTenancyRoutes];
+export const routeRegistrars: RouteRegistrar[] = [
+  registerHealthRoutes,
+  registerSecurityTxtRoutes,
+  registerAuthRoutes,
+  registerTenancyRoutes,
+  registerAnalyticsRoutes,
+  registerAgentChannelRoutes,
+  registerAgentAdminRoutes,
+  registerReadOnlyRoutes,
+  registerGdprRoutes,
+  registerInvoiceArchiveRoutes,
+];
 
 /**
  * The API router with every module's routes: what the app serves, and what the
@@ -28,6 +48,12 @@ export function buildRouter(app: AppContext, extraRoutes: RouteRegistrar[] = [])
   return router;
 }
 
+/** Background work an HTTP process needs (listeners, flushes): started before listening, stopped on close. */
+export type AppService = (app: AppContext) => Promise<() => Promise<void>>;
+
+/** Every module's background services, in one list. */
+export const appServices: AppService[] = [(app) => startOpsServices(app)];
+
 /** Options for tests and tools: another UI directory, extra routes. */
 export interface AppOptions {
   webDir?: string;
@@ -35,9 +61,11 @@ export interface AppOptions {
 }
 
 /**
- * Assembles the Koa app: request context → security headers → error handler →
- * body limits → static UI → routes. The order matters: headers and the error
- * handler wrap everything so even failures carry both.
+ * Assembles the Koa app: metrics → request context → security headers → error
+ * handler → read-only guard → body limits → static UI → routes. The order matters:
+ * metrics see the final status, headers and the error handler wrap everything so
+ * even failures carry both, and the read-only guard refuses writes before their
+ * body is read.
  */
 export function createApp(app: AppContext, opts: AppOptions = {}): Koa<RequestState> {
   const koa = new Koa<RequestState>({ proxy: false });
@@ -47,9 +75,12 @@ export function createApp(app: AppContext, opts: AppOptions = {}): Koa<RequestSt
   if (undeclared.length) app.logger.warn({ undeclared }, 'routes registered without defineRoute (no declared permission)');
 
   const limit = `${app.config.BODY_LIMIT_KB}kb`;
+  const ops = opsRuntime(app);
+  koa.use(httpMetrics(ops.requestStats));
   koa.use(requestContext(app.config.TRUSTED_PROXIES));
   koa.use(securityHeaders());
   koa.use(errorHandler(app.logger));
+  koa.use(readOnlyGuard(ops.readOnlyWatcher, app.config.READ_ONLY_RETRY_AFTER_S));
   koa.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: limit, formLimit: limit, jsonStrict: true }));
   koa.use(staticUi(opts.webDir));
   koa.use(router.routes());
