@@ -50,6 +50,9 @@ export function runProgram(cmd: string, args: string[], opts: { env?: NodeJS.Pro
     child.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-8000)));
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args[0] ?? ''} exited ${code}: ${out.trim().slice(-1500)}`))));
+    // A program that exits without reading its input (most do) closes the pipe: EPIPE
+    // here is not an error of ours, and unhandled it would crash the upgrade mid-rollback.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }
