@@ -41,9 +41,6 @@ export function registerServeCommands(program: Command): void {
       try {
         const rt = await openRuntime(config, logger);
         const login = await seedDemo(rt.app.db, rt.app.secrets);
-        const data = await seedDemoData(rt.app);
-        if ('unavailable' in data) process.stdout.write(`Données de démonstration non générées : ${data.unavailable}\n`);
-        else if (data.batches) process.stdout.write(`Données de démonstration : ${data.batches} lots, ${data.salesLines} lignes de vente intégrées.\n`);
         const srv = await startHttpServer(rt.app);
         process.stdout.write(
           [
@@ -56,7 +53,19 @@ export function registerServeCommands(program: Command): void {
             '',
           ].join('\n') + '\n',
         );
+        // Demo commercial data comes in the background, month by month, so the server
+        // answers at once; Ctrl-C stops after the month being written (each is one transaction).
+        const stopSeeding = new AbortController();
+        const seeding = seedDemoData(rt.app, stopSeeding.signal).then(
+          (data) => {
+            if ('unavailable' in data) process.stdout.write(`Données de démonstration non générées : ${data.unavailable}\n`);
+            else if (data.batches) process.stdout.write(`Données de démonstration prêtes : ${data.batches} lots, ${data.salesLines} lignes de vente intégrées.\n`);
+          },
+          (err) => logger.warn({ err }, 'demo data seeding failed'),
+        );
         onShutdown(logger, async () => {
+          stopSeeding.abort();
+          await seeding;
           await srv.close();
           await rt.close();
           process.stdout.write('Appliance arrêtée proprement.\n');
