@@ -54,25 +54,21 @@ export function registerServeCommands(program: Command): void {
             '',
           ].join('\n') + '\n',
         );
-        // The commercial history (BDPM catalogue + 12 months of synthetic sales) is seeded
-        // after the server answers: the first start takes a while on 2 cores, later starts
-        // skip the months already present.
-        let stopping = false;
-        const seeding = seedDemoData(rt.app).then(
+        // Demo commercial data comes in the background, month by month, so the server
+        // answers at once; Ctrl-C stops after the month being written (each is one transaction).
+        const stopSeeding = new AbortController();
+        const seeding = seedDemoData(rt.app, stopSeeding.signal).then(
           (data) => {
             if ('unavailable' in data) process.stdout.write(`Données de démonstration non générées : ${data.unavailable}\n`);
-            else if (data.batches) process.stdout.write(`Données de démonstration : ${data.batches} lots, ${data.salesLines} lignes de vente intégrées.\n`);
-            else process.stdout.write('Données de démonstration déjà présentes.\n');
+            else if (data.batches) process.stdout.write(`Données de démonstration prêtes : ${data.batches} lots, ${data.salesLines} lignes de vente intégrées.\n`);
           },
-          (err) => {
-            if (!stopping) logger.error({ err }, 'demo data seeding failed');
-          },
+          (err) => logger.warn({ err }, 'demo data seeding failed'),
         );
         process.stdout.write('Génération des données de démonstration en cours…\n');
         onShutdown(logger, async () => {
-          stopping = true;
+          stopSeeding.abort();
+          await seeding;
           await srv.close();
-          await Promise.race([seeding, new Promise((r) => setTimeout(r, 2000))]);
           await rt.close();
           process.stdout.write('Appliance arrêtée proprement.\n');
         });

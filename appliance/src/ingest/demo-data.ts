@@ -16,9 +16,10 @@ export type DemoDataResult = ({ catalogueImported: number } & SyntheticSeedResul
 /**
  * Demo commercial data (`npm start`): imports the BDPM catalogue once, has the demo
  * pharmacies join the groupement benchmark, and seeds DEMO_MONTHS months of synthetic
- * history through the ingestion service. Idempotent: months already there are skipped.
+ * history through the ingestion service. Idempotent: months already there are skipped;
+ * `signal` stops it between two months.
  */
-export async function seedDemoData(app: AppContext): Promise<DemoDataResult> {
+export async function seedDemoData(app: AppContext, signal?: AbortSignal): Promise<DemoDataResult> {
   const catalogue = new CatalogueService(app.db);
   let imported = 0;
   if (!(await catalogue.hasProducts())) {
@@ -32,6 +33,7 @@ export async function seedDemoData(app: AppContext): Promise<DemoDataResult> {
   const r = await new SyntheticSeeder(app.db).seed(ids, app.config.DEMO_MONTHS, {
     until: app.clock.now().toISOString().slice(0, 10),
     ticketsPerDay: app.config.DEMO_TICKETS_PER_DAY,
+    signal,
   });
   return { catalogueImported: imported, ...r };
 }

@@ -232,6 +232,7 @@ export class IngestRepository {
     const r = await c.query(
       `SELECT count(*) FILTER (WHERE sign = 1 AND inserted) AS inserted, count(*) FILTER (WHERE sign = 1 AND NOT inserted) AS updated FROM sales_delta`,
     );
+    await c.query(`DROP TABLE stg_sales, sales_delta`); // several batches may share one transaction
     return { inserted: Number(r.rows[0].inserted), updated: Number(r.rows[0].updated) };
   }
 
@@ -275,6 +276,7 @@ export class IngestRepository {
        RETURNING (xmax = 0) AS inserted`,
       [this.pharmacyId],
     );
+    await c.query(`DROP TABLE stg_purchases`);
     return countReturned(r.rows);
   }
 
@@ -371,6 +373,7 @@ export class IngestRepository {
     const r = await c.query(
       `SELECT count(*) FILTER (WHERE sign = 1 AND inserted) AS inserted, count(*) FILTER (WHERE sign = 1 AND NOT inserted) AS updated FROM stock_delta`,
     );
+    await c.query(`DROP TABLE stg_stock, stock_delta`);
     return { inserted: n({ n: r.rows[0].inserted }), updated: n({ n: r.rows[0].updated }) };
   }
 

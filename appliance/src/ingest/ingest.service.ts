@@ -1,4 +1,5 @@
-import type { DataSource } from 'typeorm';
+import type pg from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { ZodType } from 'zod';
 import { RegulatoryCalendar } from '../catalogue/regulatory.repository.js';
 import { AppError } from '../http/errors.js';
@@ -90,44 +91,15 @@ interface Validated {
 export class IngestService {
   constructor(private readonly db: DataSource) {}
 
-  /** Ingests one batch for `pharmacyId`; see IngestResult. */
+  /** Ingests one batch for `pharmacyId` in its own transaction; see IngestResult. */
   async ingestBatch(pharmacyId: string, batchId: string, batch: RawBatch, opts: { source?: IngestSource } = {}): Promise<IngestResult> {
-    if (!UUID.test(pharmacyId)) throw new AppError(422, 'invalid_pharmacy', 'Pharmacie invalide.', 'pharmacy id is not a uuid');
-    if (!BATCH_ID.test(batchId)) throw new AppError(422, 'invalid_batch_id', 'Identifiant de lot invalide.', 'bad batch id');
-    const pool = pgPoolOf(this.db);
-    const client = await pool.connect();
+    const client = await pgPoolOf(this.db).connect();
     try {
-      const exists = await client.query(`SELECT 1 FROM pharmacies WHERE id = $1`, [pharmacyId]);
-      if (exists.rowCount !== 1) throw new AppError(404, 'pharmacy_not_found', 'Pharmacie inconnue.', 'no such pharmacy');
       await client.query('BEGIN');
       try {
-        const repo = new IngestRepository(client, pharmacyId);
-        await repo.lockPharmacy();
-        if (!(await repo.claimBatch(batchId, opts.source ?? 'agent'))) {
-          const stored = await repo.batchCounts(batchId);
-          await client.query('ROLLBACK');
-          return { batchId, duplicate: true, counts: stored as IngestResult['counts'] };
-        }
-        const calendar = await RegulatoryCalendar.load(this.db);
-        const v = this.validate(batch, calendar, await repo.knownSuppliers());
-        const done: Partial<Record<BatchKind, UpsertCounts>> = {};
-        done.suppliers = await repo.upsertSuppliers(v.suppliers);
-        done.products = await repo.upsertProducts(v.products);
-        done.sales = await repo.upsertSales(v.sales);
-        done.purchases = await repo.upsertPurchases(v.purchases);
-        done.invoices = await repo.upsertInvoices(v.invoices);
-        done.stock = await repo.upsertStock(v.stock);
-        await repo.quarantine(batchId, v.quarantine);
-        const counts = {} as IngestResult['counts'];
-        for (const k of BATCH_KINDS) {
-          const q = v.quarantine.filter((x) => x.kind === k).length;
-          const { inserted, updated } = done[k]!;
-          counts[k] = { received: v.received[k], inserted, updated, unchanged: v.received[k] - q - inserted - updated, quarantined: q };
-        }
-        await repo.finishBatch(batchId, counts);
-        await client.query('COMMIT');
-        for (const k of BATCH_KINDS) recordIngestedLines(k, counts[k].received - counts[k].quarantined);
-        return { batchId, duplicate: false, counts };
+        const r = await this.run(client, pharmacyId, batchId, batch, opts);
+        await client.query(r.duplicate ? 'ROLLBACK' : 'COMMIT');
+        return r;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
@@ -135,6 +107,46 @@ export class IngestService {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Ingests one batch inside the caller's transaction (the agent channel records its
+   * own high-water mark in the same one, so a batch lands exactly once or not at all).
+   */
+  async ingestWithin(tx: EntityManager, pharmacyId: string, batchId: string, batch: RawBatch, opts: { source?: IngestSource } = {}): Promise<IngestResult> {
+    const client = (tx.queryRunner as unknown as { databaseConnection?: pg.PoolClient } | undefined)?.databaseConnection;
+    if (!client || !tx.queryRunner?.isTransactionActive) throw new Error('ingestWithin needs an entity manager inside a transaction');
+    return this.run(client, pharmacyId, batchId, batch, opts);
+  }
+
+  private async run(client: pg.PoolClient, pharmacyId: string, batchId: string, batch: RawBatch, opts: { source?: IngestSource }): Promise<IngestResult> {
+    if (!UUID.test(pharmacyId)) throw new AppError(422, 'invalid_pharmacy', 'Pharmacie invalide.', 'pharmacy id is not a uuid');
+    if (!BATCH_ID.test(batchId)) throw new AppError(422, 'invalid_batch_id', 'Identifiant de lot invalide.', 'bad batch id');
+    const exists = await client.query(`SELECT 1 FROM pharmacies WHERE id = $1`, [pharmacyId]);
+    if (exists.rowCount !== 1) throw new AppError(404, 'pharmacy_not_found', 'Pharmacie inconnue.', 'no such pharmacy');
+    const repo = new IngestRepository(client, pharmacyId);
+    await repo.lockPharmacy();
+    if (!(await repo.claimBatch(batchId, opts.source ?? 'agent'))) {
+      return { batchId, duplicate: true, counts: (await repo.batchCounts(batchId)) as IngestResult['counts'] };
+    }
+    const calendar = await RegulatoryCalendar.load(this.db);
+    const v = this.validate(batch, calendar, await repo.knownSuppliers());
+    const done: Partial<Record<BatchKind, UpsertCounts>> = {};
+    done.suppliers = await repo.upsertSuppliers(v.suppliers);
+    done.products = await repo.upsertProducts(v.products);
+    done.sales = await repo.upsertSales(v.sales);
+    done.purchases = await repo.upsertPurchases(v.purchases);
+    done.invoices = await repo.upsertInvoices(v.invoices);
+    done.stock = await repo.upsertStock(v.stock);
+    await repo.quarantine(batchId, v.quarantine);
+    const counts = {} as IngestResult['counts'];
+    for (const k of BATCH_KINDS) {
+      const q = v.quarantine.filter((x) => x.kind === k).length;
+      const { inserted, updated } = done[k]!;
+      counts[k] = { received: v.received[k], inserted, updated, unchanged: v.received[k] - q - inserted - updated, quarantined: q };
+    }
+    await repo.finishBatch(batchId, counts);
+    return { batchId, duplicate: false, counts };
   }
 
   /** Zod per line, then the rules zod cannot know: VAT in force that day, known supplier, one line per key. */

@@ -27,8 +27,8 @@ export class SyntheticSeeder {
     this.ingest = new IngestService(db);
   }
 
-  /** Seeds `months` months ending with the month of `opts.until` (default today) for each pharmacy. */
-  async seed(pharmacyIds: string[], months: number, opts: SyntheticOptions & { concurrency?: number } = {}): Promise<SyntheticSeedResult> {
+  /** Seeds `months` months ending with the month of `opts.until` (default today) for each pharmacy; `signal` stops between months. */
+  async seed(pharmacyIds: string[], months: number, opts: SyntheticOptions & { concurrency?: number; signal?: AbortSignal } = {}): Promise<SyntheticSeedResult> {
     const until = opts.until ?? new Date().toISOString().slice(0, 10);
     const cat = await loadSyntheticCatalogue(this.db);
     const rows = (await this.db.query(`SELECT id, finess FROM pharmacies WHERE id = ANY($1::uuid[])`, [pharmacyIds])) as { id: string; finess: string }[];
@@ -55,7 +55,7 @@ export class SyntheticSeeder {
       }
     }
     const workers = Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, async () => {
-      for (let job = jobs.shift(); job; job = jobs.shift()) await job();
+      for (let job = jobs.shift(); job && !opts.signal?.aborted; job = jobs.shift()) await job();
     });
     await Promise.all(workers);
     return result;

@@ -136,3 +136,30 @@ t.test('the database refuses a wrong EAN-13 check digit even without the service
   await ds.query(`INSERT INTO products (code, code_kind, label, family, vat_rate, source) VALUES ('3400930000052', 'cip13', 'x', 'reimbursable', 2.1, 'bdpm')`);
   t.pass('a valid CIP13 is accepted by the same CHECK');
 });
+
+t.test('ingestion inside the caller’s transaction: several batches, all or nothing', async (t) => {
+  const { ds } = await createTestDataSource(t);
+  await seedTestCatalogue(ds);
+  const ph = await createPharmacy(ds);
+  const svc = new IngestService(ds);
+  await t.rejects(
+    ds.transaction(async (tx) => {
+      await svc.ingestWithin(tx, ph, 'w1', { sales: [sale('W1')] });
+      await svc.ingestWithin(tx, ph, 'w2', { sales: [sale('W2', { ticketId: 'T2' })] });
+      throw new Error('channel failed after ingesting');
+    }),
+    /channel failed/,
+  );
+  t.same(await ds.query(`SELECT count(*)::int AS n FROM sales_lines WHERE pharmacy_id = $1`, [ph]), [{ n: 0 }], 'rolled back with the caller');
+  t.same(await ds.query(`SELECT count(*)::int AS n FROM ingest_batches WHERE pharmacy_id = $1`, [ph]), [{ n: 0 }], 'batch ids released too');
+  const results = await ds.transaction(async (tx) => [
+    await svc.ingestWithin(tx, ph, 'w1', { sales: [sale('W1')] }),
+    await svc.ingestWithin(tx, ph, 'w2', { sales: [sale('W2', { ticketId: 'T2' })] }),
+    await svc.ingestWithin(tx, ph, 'w1', { sales: [sale('W1')] }),
+  ]);
+  t.same(results.map((r) => [r.duplicate, r.counts.sales.inserted]), [[false, 1], [false, 1], [true, 1]], 'a batch id seen earlier in the same transaction is a duplicate');
+  const roll = await rollupsVsRecomputation(ds, ph);
+  t.same(roll.stored, roll.recomputed);
+  t.same(await ds.query(`SELECT tickets FROM sales_day_rollups WHERE pharmacy_id = $1`, [ph]), [{ tickets: 2 }]);
+  await t.rejects(svc.ingestWithin(ds.manager, ph, 'w3', {}), /inside a transaction/);
+});
