@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { DataSource } from 'typeorm';
 import type { ZodType } from 'zod';
 import { RegulatoryCalendar } from '../catalogue/regulatory.repository.js';
@@ -65,6 +66,17 @@ function reasonOf(issues: { path: PropertyKey[]; message: string; code: string; 
     .join(' ; ');
 }
 
+function checkIds(pharmacyId: string, batchId: string): void {
+  if (!UUID.test(pharmacyId)) throw new AppError(422, 'invalid_pharmacy', 'Pharmacie invalide.', 'pharmacy id is not a uuid');
+  if (!BATCH_ID.test(batchId)) throw new AppError(422, 'invalid_batch_id', 'Identifiant de lot invalide.', 'bad batch id');
+}
+
+/** Counts a committed batch's accepted lines in the metrics (after commit, so a rollback counts nothing). */
+export function recordIngested(result: IngestResult): void {
+  if (result.duplicate) return;
+  for (const k of BATCH_KINDS) recordIngestedLines(k, result.counts[k].received - result.counts[k].quarantined);
+}
+
 function sourceIdOf(raw: unknown): string | null {
   const v = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).sourceId ?? (raw as Record<string, unknown>).code : undefined;
   return typeof v === 'string' ? v.slice(0, 64) : null;
@@ -90,10 +102,9 @@ interface Validated {
 export class IngestService {
   constructor(private readonly db: DataSource) {}
 
-  /** Ingests one batch for `pharmacyId`; see IngestResult. */
+  /** Ingests one batch for `pharmacyId` in its own transaction; see IngestResult. */
   async ingestBatch(pharmacyId: string, batchId: string, batch: RawBatch, opts: { source?: IngestSource } = {}): Promise<IngestResult> {
-    if (!UUID.test(pharmacyId)) throw new AppError(422, 'invalid_pharmacy', 'Pharmacie invalide.', 'pharmacy id is not a uuid');
-    if (!BATCH_ID.test(batchId)) throw new AppError(422, 'invalid_batch_id', 'Identifiant de lot invalide.', 'bad batch id');
+    checkIds(pharmacyId, batchId);
     const pool = pgPoolOf(this.db);
     const client = await pool.connect();
     try {
@@ -101,33 +112,11 @@ export class IngestService {
       if (exists.rowCount !== 1) throw new AppError(404, 'pharmacy_not_found', 'Pharmacie inconnue.', 'no such pharmacy');
       await client.query('BEGIN');
       try {
-        const repo = new IngestRepository(client, pharmacyId);
-        await repo.lockPharmacy();
-        if (!(await repo.claimBatch(batchId, opts.source ?? 'agent'))) {
-          const stored = await repo.batchCounts(batchId);
-          await client.query('ROLLBACK');
-          return { batchId, duplicate: true, counts: stored as IngestResult['counts'] };
-        }
-        const calendar = await RegulatoryCalendar.load(this.db);
-        const v = this.validate(batch, calendar, await repo.knownSuppliers());
-        const done: Partial<Record<BatchKind, UpsertCounts>> = {};
-        done.suppliers = await repo.upsertSuppliers(v.suppliers);
-        done.products = await repo.upsertProducts(v.products);
-        done.sales = await repo.upsertSales(v.sales);
-        done.purchases = await repo.upsertPurchases(v.purchases);
-        done.invoices = await repo.upsertInvoices(v.invoices);
-        done.stock = await repo.upsertStock(v.stock);
-        await repo.quarantine(batchId, v.quarantine);
-        const counts = {} as IngestResult['counts'];
-        for (const k of BATCH_KINDS) {
-          const q = v.quarantine.filter((x) => x.kind === k).length;
-          const { inserted, updated } = done[k]!;
-          counts[k] = { received: v.received[k], inserted, updated, unchanged: v.received[k] - q - inserted - updated, quarantined: q };
-        }
-        await repo.finishBatch(batchId, counts);
-        await client.query('COMMIT');
-        for (const k of BATCH_KINDS) recordIngestedLines(k, counts[k].received - counts[k].quarantined);
-        return { batchId, duplicate: false, counts };
+        const result = await this.ingestWithin(client, pharmacyId, batchId, batch, opts);
+        if (result.duplicate) await client.query('ROLLBACK');
+        else await client.query('COMMIT');
+        if (!result.duplicate) recordIngested(result);
+        return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
@@ -135,6 +124,40 @@ export class IngestService {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Ingests one batch on `client`, inside a transaction the caller opened and will
+   * commit (the agent channel, so that the batch, its ack record and the channel's
+   * high-water mark commit or roll back together). Nothing is committed here; call
+   * `recordIngested` once the caller's transaction committed.
+   */
+  async ingestWithin(client: pg.PoolClient, pharmacyId: string, batchId: string, batch: RawBatch, opts: { source?: IngestSource } = {}): Promise<IngestResult> {
+    checkIds(pharmacyId, batchId);
+    const repo = new IngestRepository(client, pharmacyId);
+    await repo.lockPharmacy();
+    if (!(await repo.claimBatch(batchId, opts.source ?? 'agent'))) {
+      const stored = await repo.batchCounts(batchId);
+      return { batchId, duplicate: true, counts: stored as IngestResult['counts'] };
+    }
+    const calendar = await RegulatoryCalendar.load({ query: (sql: string) => client.query(sql).then((r) => r.rows) } as unknown as DataSource);
+    const v = this.validate(batch, calendar, await repo.knownSuppliers());
+    const done: Partial<Record<BatchKind, UpsertCounts>> = {};
+    done.suppliers = await repo.upsertSuppliers(v.suppliers);
+    done.products = await repo.upsertProducts(v.products);
+    done.sales = await repo.upsertSales(v.sales);
+    done.purchases = await repo.upsertPurchases(v.purchases);
+    done.invoices = await repo.upsertInvoices(v.invoices);
+    done.stock = await repo.upsertStock(v.stock);
+    await repo.quarantine(batchId, v.quarantine);
+    const counts = {} as IngestResult['counts'];
+    for (const k of BATCH_KINDS) {
+      const q = v.quarantine.filter((x) => x.kind === k).length;
+      const { inserted, updated } = done[k]!;
+      counts[k] = { received: v.received[k], inserted, updated, unchanged: v.received[k] - q - inserted - updated, quarantined: q };
+    }
+    await repo.finishBatch(batchId, counts);
+    return { batchId, duplicate: false, counts };
   }
 
   /** Zod per line, then the rules zod cannot know: VAT in force that day, known supplier, one line per key. */
