@@ -6,7 +6,7 @@
  * ingestion step alone (the BatchSink inside its transaction, same rows, same
  * batch size, on up to 250 000 rows), measured in the same run. Also the agent's peak
  * RSS (target ≤ 100 MB), run with the Node flags of systemd/officine-agent.service.
- * The channel still writes through StagingBatchSink: IngestService is not wired in yet.
+ * The channel ingests through IngestBatchSink → IngestService (fact tables, rollups, quarantine).
  * BENCH_AGENT_LINES overrides the number of sale lines.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,7 +19,8 @@ import { loadProfile } from '../agent/src/model/profile.js';
 import { buildRecord, type WireRecord } from '../agent/src/model/record-builder.js';
 import { referenceRows, writeReferenceSqlite, REFERENCE_COLUMNS } from '../agent/src/reference/reference-lgo.js';
 import { agentChannelService } from '../appliance/src/agent-channel/agent-channel.factory.js';
-import { StagingBatchSink } from '../appliance/src/agent-channel/batch-sink.js';
+import { IngestBatchSink } from '../appliance/src/agent-channel/batch-sink.js';
+import { IngestService } from '../appliance/src/ingest/ingest.service.js';
 import { openRuntime } from '../appliance/src/cli/bootstrap.js';
 import { loadConfig } from '../appliance/src/config/config.js';
 import { projectRoot } from '../appliance/src/config/version.js';
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     const baseId = await pharmacy('baseline');
     const profile = loadProfile('reference');
     const mappings = new Map(profile.entities.map((e) => [e.table, e]));
-    const sink = new StagingBatchSink();
+    const sink = new IngestBatchSink(new IngestService(ds));
     let ingestMs = 0;
     let ingested = 0;
     let pending: { entity: string; rows: WireRecord[] } | undefined;
@@ -138,8 +139,16 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const e2eMs = performance.now() - s;
     if (code2 !== 0) throw new Error(`agent exited with ${code2}`);
-    const [{ n: rows }] = (await ds.query(`SELECT count(*)::int AS n FROM agent_staged_rows WHERE pharmacy_id = $1`, [pharmacyId])) as [{ n: number }];
-    if (rows !== totalLines) throw new Error(`expected ${totalLines} rows in PostgreSQL, found ${rows}`);
+    // Lines the ingestion received (stored or quarantined: same-code products/stock collapse by natural key).
+    const [{ n: rows, stored }] = (await ds.query(
+      `SELECT coalesce(sum(v.received), 0)::int AS n, coalesce(sum(v.inserted), 0)::int AS stored
+         FROM ingest_batches b, jsonb_each(b.counts) AS e(k, c), LATERAL (SELECT (c->>'received')::int AS received, (c->>'inserted')::int AS inserted) v
+        WHERE b.pharmacy_id = $1 AND b.source = 'agent'`,
+      [pharmacyId],
+    )) as [{ n: number; stored: number }];
+    if (rows !== totalLines) throw new Error(`expected ${totalLines} lines ingested, found ${rows}`);
+    const [{ sales }] = (await ds.query(`SELECT count(*)::int AS sales FROM sales_lines WHERE pharmacy_id = $1`, [pharmacyId])) as [{ sales: number }];
+    if (sales !== counts.ventes_lignes) throw new Error(`expected ${counts.ventes_lignes} rows in sales_lines, found ${sales}`);
     const e2eRate = rows / (e2eMs / 1000);
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
@@ -147,7 +156,8 @@ async function main(): Promise<void> {
     printResult({
       bench: 'agent',
       lines: totalLines,
-      sink: 'StagingBatchSink (interim: the channel is not wired to IngestService yet; see agent-channel/batch-sink.ts)',
+      sink: 'IngestBatchSink → IngestService (fact tables + rollups)',
+      rows_stored: stored,
       e2e_seconds: round(e2eMs / 1000),
       e2e_lines_per_s: Math.round(e2eRate),
       ingest_only_lines_per_s: Math.round(ingestRate),

@@ -32,7 +32,7 @@ t.test('officine-agent configure, preview and status from the command line', asy
   t.match(p.stdout, /sale_line[\s\S]*lignes lues : 300\s+envoyées : 300\s+retenues : 0/);
   const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { entity: string; record: Record<string, unknown> });
   t.equal(lines.filter((l) => l.entity === 'sale_line').length, 300, 'every sale line previewed');
-  t.same(Object.keys(lines.find((l) => l.entity === 'sale_line')!.record).sort(), ['discount_cents', 'dispensing_fee_cents', 'is_credit_note', 'product_code', 'quantity', 'sold_at', 'source_id', 'ticket_id', 'unit_price_ttc_cents', 'vat_rate']);
+  t.same(Object.keys(lines.find((l) => l.entity === 'sale_line')!.record).sort(), ['discount_cents', 'dispensing_fee_cents', 'is_credit_note', 'product_code', 'quantity', 'sale_type', 'sold_at', 'source_id', 'ticket_id', 'unit_cost_ht_cents', 'unit_price_ttc_cents', 'vat_rate']);
   const summary = JSON.parse(readFileSync(`${out}.summary.json`, 'utf8')) as { tables: { entity: string; sent: number }[] };
   t.equal(summary.tables.find((x) => x.entity === 'sale_line')?.sent, 300, 'summary file written');
 

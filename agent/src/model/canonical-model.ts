@@ -26,6 +26,8 @@ export const CANONICAL_MODEL = {
     vat_rate: { type: 'rate' },
     list_price_cents: { type: 'cents' },
     manufacturer: { type: 'text' },
+    /** reimbursable | non_reimbursable | parapharmacy (commercial classification). */
+    family: { type: 'id' },
   },
   supplier: {
     source_id: { type: 'id', required: true },
@@ -43,16 +45,25 @@ export const CANONICAL_MODEL = {
     vat_rate: { type: 'rate' },
     dispensing_fee_cents: { type: 'cents' },
     is_credit_note: { type: 'bool' },
+    /** prescription | otc | parapharmacy: the kind of sale, never the prescription itself. */
+    sale_type: { type: 'id' },
+    unit_cost_ht_cents: { type: 'cents' },
   },
   purchase_line: {
     source_id: { type: 'id', required: true },
     order_id: { type: 'id' },
     supplier_id: { type: 'id' },
-    received_at: { type: 'timestamp', required: true },
+    /** ordered | received | cancelled; an order line not yet received has no received_at. */
+    status: { type: 'id' },
+    ordered_on: { type: 'date' },
+    received_at: { type: 'timestamp' },
     product_code: { type: 'code', required: true },
     quantity: { type: 'int', required: true },
     free_units: { type: 'int' },
+    /** Net unit cost (after discount). */
     unit_cost_ht_cents: { type: 'cents', required: true },
+    /** Catalogue (list) unit price before discount. */
+    list_price_ht_cents: { type: 'cents' },
     discount_cents: { type: 'cents' },
     vat_rate: { type: 'rate' },
     comment: { type: 'text' },
@@ -72,6 +83,8 @@ export const CANONICAL_MODEL = {
     quantity: { type: 'int', required: true },
     unit_cost_ht_cents: { type: 'cents' },
     counted_at: { type: 'timestamp', required: true },
+    /** Day the snapshot stands for (defaults to the Paris day of counted_at). */
+    snapshot_on: { type: 'date' },
   },
 } as const satisfies Record<string, Record<string, FieldSpec>>;
 

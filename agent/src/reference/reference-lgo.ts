@@ -10,12 +10,12 @@ import { normaliseProductCode } from '../model/record-builder.js';
  * Products come from the real BDPM extract when available (real CIP13, prices).
  */
 export const REFERENCE_SCHEMA_SQL = `
-CREATE TABLE produits (id INTEGER PRIMARY KEY, cip13 TEXT NOT NULL, libelle TEXT NOT NULL, taux_tva REAL, prix_public REAL, laboratoire TEXT, maj TEXT NOT NULL);
+CREATE TABLE produits (id INTEGER PRIMARY KEY, cip13 TEXT NOT NULL, libelle TEXT NOT NULL, taux_tva REAL, prix_public REAL, laboratoire TEXT, famille TEXT, maj TEXT NOT NULL);
 CREATE TABLE fournisseurs (id INTEGER PRIMARY KEY, raison_sociale TEXT NOT NULL, type_fournisseur TEXT, maj TEXT NOT NULL);
-CREATE TABLE stock (id INTEGER PRIMARY KEY, cip13 TEXT NOT NULL, quantite INTEGER NOT NULL, pamp REAL, date_inventaire TEXT NOT NULL, maj TEXT NOT NULL);
-CREATE TABLE achats_lignes (id INTEGER PRIMARY KEY, commande TEXT, fournisseur_id INTEGER, date_reception TEXT NOT NULL, cip13 TEXT NOT NULL, quantite INTEGER NOT NULL, unites_gratuites INTEGER, prix_achat_ht REAL NOT NULL, remise REAL, taux_tva REAL, commentaire TEXT, maj TEXT NOT NULL);
+CREATE TABLE stock (id INTEGER PRIMARY KEY, cip13 TEXT NOT NULL, quantite INTEGER NOT NULL, pamp REAL, date_inventaire TEXT NOT NULL, jour_stock TEXT, maj TEXT NOT NULL);
+CREATE TABLE achats_lignes (id INTEGER PRIMARY KEY, commande TEXT, fournisseur_id INTEGER, statut TEXT, date_commande TEXT, date_reception TEXT, cip13 TEXT NOT NULL, quantite INTEGER NOT NULL, unites_gratuites INTEGER, prix_achat_ht REAL NOT NULL, prix_catalogue_ht REAL, remise REAL, taux_tva REAL, commentaire TEXT, maj TEXT NOT NULL);
 CREATE TABLE factures_fournisseurs (id INTEGER PRIMARY KEY, fournisseur_id INTEGER, numero TEXT NOT NULL, date_facture TEXT NOT NULL, total_ht REAL NOT NULL, total_ttc REAL, commentaire TEXT, maj TEXT NOT NULL);
-CREATE TABLE ventes_lignes (id INTEGER PRIMARY KEY, ticket TEXT NOT NULL, date_vente TEXT NOT NULL, cip13 TEXT NOT NULL, quantite INTEGER NOT NULL, prix_unitaire_ttc REAL NOT NULL, remise REAL, taux_tva REAL, honoraire REAL, avoir INTEGER NOT NULL DEFAULT 0, maj TEXT NOT NULL);
+CREATE TABLE ventes_lignes (id INTEGER PRIMARY KEY, ticket TEXT NOT NULL, date_vente TEXT NOT NULL, cip13 TEXT NOT NULL, quantite INTEGER NOT NULL, prix_unitaire_ttc REAL NOT NULL, remise REAL, taux_tva REAL, honoraire REAL, avoir INTEGER NOT NULL DEFAULT 0, type_vente TEXT, cout_unitaire_ht REAL, maj TEXT NOT NULL);
 CREATE INDEX produits_maj ON produits (maj, id);
 CREATE INDEX fournisseurs_maj ON fournisseurs (maj, id);
 CREATE INDEX stock_maj ON stock (maj, id);
@@ -26,12 +26,12 @@ CREATE INDEX ventes_lignes_maj ON ventes_lignes (maj, id);
 
 /** Column order of each reference table (also the CSV headers). */
 export const REFERENCE_COLUMNS: Record<string, string[]> = {
-  produits: ['id', 'cip13', 'libelle', 'taux_tva', 'prix_public', 'laboratoire', 'maj'],
+  produits: ['id', 'cip13', 'libelle', 'taux_tva', 'prix_public', 'laboratoire', 'famille', 'maj'],
   fournisseurs: ['id', 'raison_sociale', 'type_fournisseur', 'maj'],
-  stock: ['id', 'cip13', 'quantite', 'pamp', 'date_inventaire', 'maj'],
-  achats_lignes: ['id', 'commande', 'fournisseur_id', 'date_reception', 'cip13', 'quantite', 'unites_gratuites', 'prix_achat_ht', 'remise', 'taux_tva', 'commentaire', 'maj'],
+  stock: ['id', 'cip13', 'quantite', 'pamp', 'date_inventaire', 'jour_stock', 'maj'],
+  achats_lignes: ['id', 'commande', 'fournisseur_id', 'statut', 'date_commande', 'date_reception', 'cip13', 'quantite', 'unites_gratuites', 'prix_achat_ht', 'prix_catalogue_ht', 'remise', 'taux_tva', 'commentaire', 'maj'],
   factures_fournisseurs: ['id', 'fournisseur_id', 'numero', 'date_facture', 'total_ht', 'total_ttc', 'commentaire', 'maj'],
-  ventes_lignes: ['id', 'ticket', 'date_vente', 'cip13', 'quantite', 'prix_unitaire_ttc', 'remise', 'taux_tva', 'honoraire', 'avoir', 'maj'],
+  ventes_lignes: ['id', 'ticket', 'date_vente', 'cip13', 'quantite', 'prix_unitaire_ttc', 'remise', 'taux_tva', 'honoraire', 'avoir', 'type_vente', 'cout_unitaire_ht', 'maj'],
 };
 
 type Row = (string | number | null)[];
@@ -86,6 +86,9 @@ function loadProducts(bdpmDir: string | undefined, n: number, rnd: () => number)
   return out;
 }
 
+/** Commercial family: BDPM presentations (2.1 % VAT) are reimbursable, the synthetic ones parapharmacy. */
+const familyOf = (p: Product) => (p.vat === 2.1 ? 'reimbursable' : 'parapharmacy');
+
 const pad = (n: number) => String(n).padStart(2, '0');
 /** Local (Europe/Paris wall clock) timestamp text, as LGOs store it. */
 const localTs = (ms: number) => {
@@ -111,19 +114,20 @@ export function* referenceRows(opts: ReferenceOptions): Generator<[string, Row]>
   const maj0 = localTs(start);
   for (let i = 0; i < products.length; i++) {
     const p = products[i]!;
-    yield ['produits', [i + 1, p.cip13, p.label, p.vat, p.price, p.lab, maj0]];
+    yield ['produits', [i + 1, p.cip13, p.label, p.vat, p.price, p.lab, familyOf(p), maj0]];
   }
   const suppliers = ['OCP Répartition', 'CERP Rhin Rhône Méditerranée', 'Alliance Healthcare', 'Laboratoire Biogaran', 'Laboratoire Arrow'];
   for (let i = 0; i < suppliers.length; i++) yield ['fournisseurs', [i + 1, suppliers[i]!, i < 3 ? 'grossiste' : 'laboratoire', maj0]];
   for (let i = 0; i < products.length; i++) {
     const p = products[i]!;
-    yield ['stock', [i + 1, p.cip13, Math.floor(rnd() * 40), Math.round(p.price * 0.7 * 100) / 100, maj0, maj0]];
+    yield ['stock', [i + 1, p.cip13, Math.floor(rnd() * 40), Math.round(p.price * 0.7 * 100) / 100, maj0, maj0.slice(0, 10), maj0]];
   }
   const purchases = opts.purchaseLines ?? Math.max(10, Math.floor(opts.saleLines / 10));
   for (let i = 0; i < purchases; i++) {
     const p = products[Math.floor(rnd() * products.length)]!;
     const t = localTs(start + i * 60_000);
-    yield ['achats_lignes', [i + 1, `CMD-${1000 + Math.floor(i / 20)}`, 1 + (i % 3), t, p.cip13, 1 + Math.floor(rnd() * 20), i % 7 === 0 ? 1 : 0, Math.round(p.price * 0.68 * 100) / 100, 0, p.vat, i % 50 === 0 ? 'livraison partielle' : null, t]];
+    const net = Math.round(p.price * 0.68 * 100) / 100;
+    yield ['achats_lignes', [i + 1, `CMD-${1000 + Math.floor(i / 20)}`, 1 + (i % 3), 'received', t.slice(0, 10), t, p.cip13, 1 + Math.floor(rnd() * 20), i % 7 === 0 ? 1 : 0, net, Math.max(net, Math.round(p.price * 0.72 * 100) / 100), 0, p.vat, i % 50 === 0 ? 'livraison partielle' : null, t]];
   }
   for (let i = 0; i < Math.max(1, Math.floor(purchases / 20)); i++) {
     const t = localTs(start + i * 3_600_000);
@@ -141,7 +145,8 @@ export function* referenceRows(opts: ReferenceOptions): Generator<[string, Row]>
     const p = products[Math.floor(rnd() * products.length)]!;
     const t = localTs(start + ticket * 7_000);
     const credit = i % 500 === 499 ? 1 : 0;
-    yield ['ventes_lignes', [i + 1, `T${ticket}`, t, p.cip13, credit ? -1 : 1 + Math.floor(rnd() * 2), p.price, 0, p.vat, p.vat === 2.1 ? 1.02 : 0, credit, t]];
+    const family = familyOf(p);
+    yield ['ventes_lignes', [i + 1, `T${ticket}`, t, p.cip13, credit ? -1 : 1 + Math.floor(rnd() * 2), p.price, 0, p.vat, p.vat === 2.1 ? 1.02 : 0, credit, family === 'reimbursable' ? 'prescription' : 'parapharmacy', Math.round(p.price * 0.7 * 100) / 100, t]];
   }
 }
 

@@ -1,17 +1,18 @@
 import type { AppContext } from '../http/app-context.js';
 import { AgentChannelRepository } from './agent-channel.repository.js';
 import { AgentChannelService } from './agent-channel.service.js';
-import { StagingBatchSink, type BatchSink } from './batch-sink.js';
+import { IngestService } from '../ingest/ingest.service.js';
+import { IngestBatchSink, type BatchSink } from './batch-sink.js';
 import { ServerKeyProvider } from './server-key.js';
 
 const services = new WeakMap<AppContext, AgentChannelService>();
 
 /**
  * The channel service for an app context (one per context, so the HTTP routes and
- * the console share key caches). `sink` defaults to the staging sink until the
- * ingestion service is wired in.
+ * the console share key caches). `sink` defaults to the real ingestion; tests pass
+ * their own to simulate crashes.
  */
-export function agentChannelService(app: AppContext, sink: BatchSink = new StagingBatchSink()): AgentChannelService {
+export function agentChannelService(app: AppContext, sink: BatchSink = new IngestBatchSink(new IngestService(app.db))): AgentChannelService {
   let s = services.get(app);
   if (!s) {
     s = new AgentChannelService(new AgentChannelRepository(app.db), new ServerKeyProvider(app.secrets), sink, app.logger, app.clock, {

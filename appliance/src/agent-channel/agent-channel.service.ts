@@ -193,6 +193,7 @@ export class AgentChannelService {
       this.refuse('payload_invalid', h);
     }
 
+    let afterCommit: (() => void) | undefined;
     const answer = await this.repo.transaction(async (tx) => {
       const locked = await this.repo.findAgent(agent.id, tx, true);
       if (!locked || locked.status === 'revoked') this.refuse('agent_revoked', h);
@@ -202,7 +203,7 @@ export class AgentChannelService {
       const acked: string[] = [];
       if (msg.type === 'batch') {
         const fresh = await this.repo.recordBatch(tx, locked, msg.batchId, 'batch', msg.entity, msg.rows.length, msg.withheld);
-        if (fresh) await this.sink.ingest(tx, { pharmacyId: locked.pharmacyId, agentId: locked.id, batchId: msg.batchId, entity: msg.entity, rows: msg.rows });
+        if (fresh) ({ afterCommit } = await this.sink.ingest(tx, { pharmacyId: locked.pharmacyId, agentId: locked.id, batchId: msg.batchId, entity: msg.entity, rows: msg.rows }));
         acked.push(msg.batchId);
         await this.repo.touch(tx, locked);
       } else if (msg.type === 'summary') {
@@ -220,6 +221,7 @@ export class AgentChannelService {
       const header: EnvelopeHeader = { v: 1, dir: Direction.ServerToAgent, agentId: locked.id, epoch, counter, ts: now.getTime(), re: h.counter };
       return sealEnvelope(this.keysFor(locked).key(epoch), header, { type: 'ack', acked, epoch, serverTime: now.toISOString() } satisfies ServerMessage);
     });
+    afterCommit?.();
     return answer;
   }
 

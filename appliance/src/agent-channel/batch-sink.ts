@@ -1,5 +1,8 @@
+import type pg from 'pg';
 import type { EntityManager } from 'typeorm';
 import type { WireRecord } from '../../../agent/src/model/record-builder.js';
+import { recordIngested, type IngestResult, type IngestService } from '../ingest/ingest.service.js';
+import { ingestBatchIdOf, toIngestBatch } from './agent-ingest.adapter.js';
 
 /** A decrypted, validated batch of canonical records from one pharmacy's agent. */
 export interface IncomingBatch {
@@ -10,40 +13,41 @@ export interface IncomingBatch {
   rows: WireRecord[];
 }
 
-/**
- * Where the channel hands decrypted batches. It runs inside the channel's
- * transaction (the same one that records the batch id and moves the high-water
- * mark), so a batch is ingested exactly once or not at all. StagingBatchSink lands
- * rows in a staging table. IngestService (appliance/src/ingest) is idempotent by
- * batch id in its own transaction, so an adapter calling it here keeps exactly-once;
- * wiring it first needs the canonical model (agent/src/model) aligned with its line
- * schemas (sale type and unit cost on sales, product family, purchase status and
- * prices, invoice lines, stock snapshot day).
- */
-export interface BatchSink {
-  ingest(tx: EntityManager, batch: IncomingBatch): Promise<{ rows: number }>;
+/** What a sink did with a batch; `afterCommit` runs once the channel's transaction committed. */
+export interface SinkResult {
+  rows: number;
+  afterCommit?: () => void;
 }
 
 /**
- * Interim sink: upserts each record by natural key (pharmacy, entity, source id)
- * into agent_staged_rows, counting deliveries so a duplicate would be visible.
+ * Where the channel hands decrypted batches. It runs inside the channel's
+ * transaction (the same one that records the batch id and moves the high-water
+ * mark), so a batch is ingested exactly once or not at all.
  */
-export class StagingBatchSink implements BatchSink {
-  async ingest(tx: EntityManager, batch: IncomingBatch): Promise<{ rows: number }> {
-    const byId = new Map<string, WireRecord>();
-    for (const r of batch.rows) byId.set(String(r.source_id), r);
-    const ids = [...byId.keys()];
-    const payloads = [...byId.values()].map((r) => JSON.stringify(r));
-    for (let i = 0; i < ids.length; i += 5000) {
-      await tx.query(
-        `INSERT INTO agent_staged_rows (pharmacy_id, entity, source_id, batch_id, payload)
-         SELECT $1, $2, s.id, $3, s.p::jsonb FROM unnest($4::text[], $5::text[]) AS s(id, p)
-         ON CONFLICT (pharmacy_id, entity, source_id) DO UPDATE
-           SET payload = EXCLUDED.payload, batch_id = EXCLUDED.batch_id,
-               deliveries = agent_staged_rows.deliveries + 1, received_at = now()`,
-        [batch.pharmacyId, batch.entity, batch.batchId, ids.slice(i, i + 5000), payloads.slice(i, i + 5000)],
-      );
-    }
-    return { rows: ids.length };
+export interface BatchSink {
+  ingest(tx: EntityManager, batch: IncomingBatch): Promise<SinkResult>;
+}
+
+/** The pg client under a TypeORM transaction's EntityManager (same connection, same transaction). */
+function pgClientOf(tx: EntityManager): pg.PoolClient {
+  const client = (tx.queryRunner as unknown as { databaseConnection?: pg.PoolClient } | undefined)?.databaseConnection;
+  if (!client || !tx.queryRunner?.isTransactionActive) throw new Error('batch sink needs an active PostgreSQL transaction');
+  return client;
+}
+
+/**
+ * The real sink: adapts the canonical records to an IngestService batch and
+ * ingests it on the channel transaction's own connection, so fact tables,
+ * rollups, quarantine, the ingest batch id, the channel's batch id and its
+ * high-water mark all commit together. (IngestService is also idempotent by batch
+ * id, a second guard against a double delivery.)
+ */
+export class IngestBatchSink implements BatchSink {
+  constructor(private readonly ingestion: IngestService) {}
+
+  async ingest(tx: EntityManager, batch: IncomingBatch): Promise<SinkResult> {
+    const result: IngestResult = await this.ingestion.ingestWithin(pgClientOf(tx), batch.pharmacyId, ingestBatchIdOf(batch.batchId), toIngestBatch(batch.entity, batch.rows), { source: 'agent' });
+    const rows = Object.values(result.counts).reduce((a, c) => a + (c?.received ?? 0) - (c?.quarantined ?? 0), 0);
+    return { rows, afterCommit: () => recordIngested(result) };
   }
 }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { ZodType } from 'zod';
 import { RegulatoryCalendar } from '../catalogue/regulatory.repository.js';
 import { AppError } from '../http/errors.js';
@@ -66,6 +66,17 @@ function reasonOf(issues: { path: PropertyKey[]; message: string; code: string; 
     .join(' ; ');
 }
 
+function checkIds(pharmacyId: string, batchId: string): void {
+  if (!UUID.test(pharmacyId)) throw new AppError(422, 'invalid_pharmacy', 'Pharmacie invalide.', 'pharmacy id is not a uuid');
+  if (!BATCH_ID.test(batchId)) throw new AppError(422, 'invalid_batch_id', 'Identifiant de lot invalide.', 'bad batch id');
+}
+
+/** Counts a committed batch's accepted lines in the metrics (after commit, so a rollback counts nothing). */
+export function recordIngested(result: IngestResult): void {
+  if (result.duplicate) return;
+  for (const k of BATCH_KINDS) recordIngestedLines(k, result.counts[k].received - result.counts[k].quarantined);
+}
+
 function sourceIdOf(raw: unknown): string | null {
   const v = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).sourceId ?? (raw as Record<string, unknown>).code : undefined;
   return typeof v === 'string' ? v.slice(0, 64) : null;
@@ -93,13 +104,19 @@ export class IngestService {
 
   /** Ingests one batch for `pharmacyId` in its own transaction; see IngestResult. */
   async ingestBatch(pharmacyId: string, batchId: string, batch: RawBatch, opts: { source?: IngestSource } = {}): Promise<IngestResult> {
-    const client = await pgPoolOf(this.db).connect();
+    checkIds(pharmacyId, batchId);
+    const pool = pgPoolOf(this.db);
+    const client = await pool.connect();
     try {
+      const exists = await client.query(`SELECT 1 FROM pharmacies WHERE id = $1`, [pharmacyId]);
+      if (exists.rowCount !== 1) throw new AppError(404, 'pharmacy_not_found', 'Pharmacie inconnue.', 'no such pharmacy');
       await client.query('BEGIN');
       try {
-        const r = await this.run(client, pharmacyId, batchId, batch, opts);
-        await client.query(r.duplicate ? 'ROLLBACK' : 'COMMIT');
-        return r;
+        const result = await this.ingestWithin(client, pharmacyId, batchId, batch, opts);
+        if (result.duplicate) await client.query('ROLLBACK');
+        else await client.query('COMMIT');
+        if (!result.duplicate) recordIngested(result);
+        return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
@@ -110,26 +127,20 @@ export class IngestService {
   }
 
   /**
-   * Ingests one batch inside the caller's transaction (the agent channel records its
-   * own high-water mark in the same one, so a batch lands exactly once or not at all).
+   * Ingests one batch on `client`, inside a transaction the caller opened and will
+   * commit (the agent channel, so that the batch, its ack record and the channel's
+   * high-water mark commit or roll back together). Nothing is committed here; call
+   * `recordIngested` once the caller's transaction committed.
    */
-  async ingestWithin(tx: EntityManager, pharmacyId: string, batchId: string, batch: RawBatch, opts: { source?: IngestSource } = {}): Promise<IngestResult> {
-    const client = (tx.queryRunner as unknown as { databaseConnection?: pg.PoolClient } | undefined)?.databaseConnection;
-    if (!client || !tx.queryRunner?.isTransactionActive) throw new Error('ingestWithin needs an entity manager inside a transaction');
-    return this.run(client, pharmacyId, batchId, batch, opts);
-  }
-
-  private async run(client: pg.PoolClient, pharmacyId: string, batchId: string, batch: RawBatch, opts: { source?: IngestSource }): Promise<IngestResult> {
-    if (!UUID.test(pharmacyId)) throw new AppError(422, 'invalid_pharmacy', 'Pharmacie invalide.', 'pharmacy id is not a uuid');
-    if (!BATCH_ID.test(batchId)) throw new AppError(422, 'invalid_batch_id', 'Identifiant de lot invalide.', 'bad batch id');
-    const exists = await client.query(`SELECT 1 FROM pharmacies WHERE id = $1`, [pharmacyId]);
-    if (exists.rowCount !== 1) throw new AppError(404, 'pharmacy_not_found', 'Pharmacie inconnue.', 'no such pharmacy');
+  async ingestWithin(client: pg.PoolClient, pharmacyId: string, batchId: string, batch: RawBatch, opts: { source?: IngestSource } = {}): Promise<IngestResult> {
+    checkIds(pharmacyId, batchId);
     const repo = new IngestRepository(client, pharmacyId);
     await repo.lockPharmacy();
     if (!(await repo.claimBatch(batchId, opts.source ?? 'agent'))) {
-      return { batchId, duplicate: true, counts: (await repo.batchCounts(batchId)) as IngestResult['counts'] };
+      const stored = await repo.batchCounts(batchId);
+      return { batchId, duplicate: true, counts: stored as IngestResult['counts'] };
     }
-    const calendar = await RegulatoryCalendar.load(this.db);
+    const calendar = await RegulatoryCalendar.load({ query: (sql: string) => client.query(sql).then((r) => r.rows) } as unknown as DataSource);
     const v = this.validate(batch, calendar, await repo.knownSuppliers());
     const done: Partial<Record<BatchKind, UpsertCounts>> = {};
     done.suppliers = await repo.upsertSuppliers(v.suppliers);

@@ -14,8 +14,9 @@ import { enrolAgent } from '../../../agent/src/channel/enrol.js';
 import { AgentStore } from '../../../agent/src/store/agent-store.js';
 import { SyncRunner } from '../../../agent/src/sync/sync-runner.js';
 import { agentChannelService } from '../../src/agent-channel/agent-channel.factory.js';
-import { StagingBatchSink, type BatchSink } from '../../src/agent-channel/batch-sink.js';
-import { createPharmacy, enrolmentCode, startChannelApp } from './helpers.js';
+import { IngestBatchSink, type BatchSink } from '../../src/agent-channel/batch-sink.js';
+import { IngestService } from '../../src/ingest/ingest.service.js';
+import { createPharmacy, enrolmentCode, factCounts, startChannelApp, type FactCounts } from './helpers.js';
 
 const root = projectRoot();
 const APPLIANCE = join(root, 'dist/appliance/src/cli/main.js');
@@ -89,7 +90,7 @@ t.test('kill -9 of the agent mid-sync and of the appliance mid-batch: every line
   t.equal(statSync(join(dir, 'agent')).mode & 0o777, 0o700, 'agent dir is 0700');
 
   const batches = async () => Number(((await ds.query(`SELECT count(*)::int AS n FROM agent_batches WHERE pharmacy_id = $1 AND kind = 'batch'`, [pharmacyId])) as { n: number }[])[0]!.n);
-  const rows = async () => Number(((await ds.query(`SELECT count(*)::int AS n FROM agent_staged_rows WHERE pharmacy_id = $1`, [pharmacyId])) as { n: number }[])[0]!.n);
+  const rows = async () => Object.values(await factCounts(ds, pharmacyId)).reduce((a, f) => a + f.received, 0);
 
   let agent = start(AGENT, ['run'], agentEnv);
   await until('ten batches', async () => (await batches()) >= 10);
@@ -118,46 +119,62 @@ t.test('kill -9 of the agent mid-sync and of the appliance mid-batch: every line
   agent.kill('SIGTERM');
   await stop;
 
-  const per = (await ds.query(
-    `SELECT entity, count(*)::int AS n, sum(deliveries)::int AS deliveries, max(deliveries) AS max FROM agent_staged_rows WHERE pharmacy_id = $1 GROUP BY entity ORDER BY entity`,
-    [pharmacyId],
-  )) as { entity: string; n: number; deliveries: number; max: number }[];
+  const per = await factCounts(ds, pharmacyId);
   const tableOf: Record<string, string> = { product: 'produits', supplier: 'fournisseurs', stock: 'stock', purchase_line: 'achats_lignes', supplier_invoice: 'factures_fournisseurs', sale_line: 'ventes_lignes' };
-  for (const p of per) {
-    t.equal(p.n, counts[tableOf[p.entity]!], `${p.entity}: row count equals the source`);
-    t.equal(p.deliveries, p.n, `${p.entity}: every line ingested exactly once (no re-ingested batch)`);
-  }
-  t.equal(per.length, 6, 'all six entities arrived');
-
-  // Checksums: the server's canonical values against the source, computed independently.
   const { default: Database } = await import('better-sqlite3');
   const src = new Database(lgo, { readonly: true });
-  const sourceLines = (src.prepare(`SELECT id, quantite, CAST(ROUND(prix_unitaire_ttc * 100) AS INTEGER) AS cents, cip13 FROM ventes_lignes ORDER BY id`).all() as { id: number; quantite: number; cents: number; cip13: string }[]).map(
-    (r) => `${r.id}|${r.quantite}|${r.cents}|${r.cip13}`,
+  // Distinct natural keys at the source: the fact tables key products by code and stock by (day, code).
+  const distinct: Record<string, number> = {
+    product: (src.prepare(`SELECT count(DISTINCT cip13) AS n FROM produits`).get() as { n: number }).n,
+    stock: (src.prepare(`SELECT count(DISTINCT cip13 || jour_stock) AS n FROM stock`).get() as { n: number }).n,
+  };
+  for (const [entity, p] of Object.entries(per) as [string, FactCounts][]) {
+    const source = counts[tableOf[entity]!]!;
+    t.equal(p.received, source, `${entity}: every source line was ingested`);
+    t.equal(p.quarantined, source - (distinct[entity] ?? source), `${entity}: nothing quarantined but same-key duplicates`);
+    t.equal(p.rows, distinct[entity] ?? source, `${entity}: fact table row count equals the source (${p.rows})`);
+    t.equal(p.unchanged + p.updated, 0, `${entity}: every line ingested exactly once (none re-ingested as unchanged or updated)`);
+  }
+  t.equal(Object.keys(per).length, 6, 'all six entities arrived');
+  const [b] = (await ds.query(
+    `SELECT (SELECT count(*)::int FROM agent_batches WHERE pharmacy_id = $1 AND kind = 'batch') AS channel, (SELECT count(*)::int FROM ingest_batches WHERE pharmacy_id = $1 AND source = 'agent') AS ingest`,
+    [pharmacyId],
+  )) as { channel: number; ingest: number }[];
+  t.equal(b!.ingest, b!.channel, `one ingest batch per channel batch (${b!.channel})`);
+
+  // Checksums: the fact table's values against the source, computed independently.
+  const sourceLines = (src.prepare(`SELECT id, quantite, CAST(ROUND(prix_unitaire_ttc * 100) AS INTEGER) AS cents, CAST(ROUND(cout_unitaire_ht * 100) AS INTEGER) AS cost, cip13, type_vente FROM ventes_lignes ORDER BY id`).all() as { id: number; quantite: number; cents: number; cost: number; cip13: string; type_vente: string }[]).map(
+    (r) => `${r.id}|${r.quantite}|${r.cents}|${r.cost}|${r.cip13}|${r.type_vente}`,
   );
+  const sourceSums = src.prepare(`SELECT count(*) AS n, sum(quantite) AS q, sum(CAST(ROUND(prix_unitaire_ttc * 100) AS INTEGER) * quantite) AS ttc FROM ventes_lignes`).get() as { n: number; q: number; ttc: number };
   src.close();
   const serverLines = ((await ds.query(
-    `SELECT source_id, payload->>'quantity' AS q, payload->>'unit_price_ttc_cents' AS c, payload->>'product_code' AS p FROM agent_staged_rows WHERE pharmacy_id = $1 AND entity = 'sale_line' ORDER BY source_id::int`,
+    `SELECT source_id, quantity, unit_price_ttc_cents, unit_cost_ht_cents, product_code, sale_type FROM sales_lines WHERE pharmacy_id = $1 ORDER BY source_id::int`,
     [pharmacyId],
-  )) as { source_id: string; q: string; c: string; p: string }[]).map((r) => `${r.source_id}|${r.q}|${r.c}|${r.p}`);
+  )) as { source_id: string; quantity: number; unit_price_ttc_cents: number; unit_cost_ht_cents: number; product_code: string; sale_type: string }[]).map(
+    (r) => `${r.source_id}|${r.quantity}|${r.unit_price_ttc_cents}|${r.unit_cost_ht_cents}|${r.product_code}|${r.sale_type}`,
+  );
+  // The analytics read the rollups: they must agree with the source too.
+  const [roll] = (await ds.query(`SELECT sum(lines)::int AS n, sum(quantity)::int AS q, sum(amount_ttc_cents)::bigint AS ttc FROM sales_rollups WHERE pharmacy_id = $1`, [pharmacyId])) as { n: number; q: number; ttc: string }[];
+  t.same({ n: roll!.n, q: roll!.q, ttc: Number(roll!.ttc) }, { n: sourceSums.n, q: sourceSums.q, ttc: sourceSums.ttc }, 'sales rollups (what analytics read) equal the source: lines, quantity, amount');
   const sha = (lines: string[]) => createHash('sha256').update(lines.join('\n')).digest('hex');
   t.equal(serverLines.length, sourceLines.length);
-  t.equal(sha(serverLines), sha(sourceLines), 'sale lines checksum equals the source');
+  t.equal(sha(serverLines), sha(sourceLines), 'sales_lines checksum equals the source');
 });
 
 t.test('appliance dies mid-batch (rows written, transaction not committed): the batch arrives once, after retry', async (t) => {
   const srv = await startChannelApp(t);
-  const staging = new StagingBatchSink();
+  const real = new IngestBatchSink(new IngestService(srv.ds));
   let calls = 0;
   let crashed: { batchId: string; rows: number } | undefined;
-  // A sink that, on the 4th batch, writes its rows then loses its database session and
-  // restarts the HTTP server — the state of an appliance killed in the middle of a batch.
+  // A sink that, on the 4th batch, ingests it into the fact tables then loses its database
+  // session and restarts the HTTP server — the state of an appliance killed in the middle of a batch.
   const crashing: BatchSink = {
     async ingest(tx, batch) {
-      const r = await staging.ingest(tx, batch);
+      const r = await real.ingest(tx, batch);
       if (++calls === 4) {
-        const [{ n }] = (await tx.query(`SELECT count(*)::int AS n FROM agent_staged_rows WHERE batch_id = $1`, [batch.batchId])) as [{ n: number }];
-        crashed = { batchId: batch.batchId, rows: n };
+        const [{ n }] = (await tx.query(`SELECT count(*)::int AS n FROM ingest_batches WHERE pharmacy_id = $1 AND batch_id = $2`, [batch.pharmacyId, `agent-${batch.batchId}`])) as [{ n: number }];
+        crashed = { batchId: batch.batchId, rows: n * r.rows };
         void srv.restart();
         await tx.query(`SELECT pg_terminate_backend(pg_backend_pid())`);
       }
@@ -174,11 +191,17 @@ t.test('appliance dies mid-batch (rows written, transaction not committed): the 
   await enrolAgent(store, srv.url, await enrolmentCode(srv.app, pharmacyId));
   await new SyncRunner(store, store.readConfig(), pino({ level: 'silent' }), { baseMs: 20, maxMs: 200 }).run(new AbortController().signal, { once: true });
 
-  t.ok(crashed && crashed.rows > 0, `the crash happened with the batch's rows written (${crashed?.rows}) but not committed`);
-  const [{ n, max }] = (await srv.ds.query(`SELECT count(*)::int AS n, max(deliveries) AS max FROM agent_staged_rows WHERE pharmacy_id = $1`, [pharmacyId])) as [{ n: number; max: number }];
-  t.equal(n, total, 'every line arrived');
-  t.equal(max, 1, 'none twice');
-  const [{ b }] = (await srv.ds.query(`SELECT count(*)::int AS b FROM agent_batches WHERE pharmacy_id = $1 AND batch_id = $2`, [pharmacyId, crashed!.batchId])) as [{ b: number }];
+  t.ok(crashed && crashed.rows > 0, `the crash happened with the batch ingested (${crashed?.rows} lines) but not committed`);
+  const facts = Object.values(await factCounts(srv.ds, pharmacyId));
+  t.equal(facts.reduce((a, f) => a + f.received, 0), total, 'every line arrived');
+  t.equal(facts.reduce((a, f) => a + f.unchanged + f.updated, 0), 0, 'none twice');
+  const [{ n }] = (await srv.ds.query(`SELECT count(*)::int AS n FROM sales_lines WHERE pharmacy_id = $1`, [pharmacyId])) as [{ n: number }];
+  t.equal(n, counts.ventes_lignes, 'every sale line is in sales_lines');
+  const [{ b, i }] = (await srv.ds.query(
+    `SELECT (SELECT count(*)::int FROM agent_batches WHERE pharmacy_id = $1 AND batch_id = $2) AS b, (SELECT count(*)::int FROM ingest_batches WHERE pharmacy_id = $1 AND batch_id = $3) AS i`,
+    [pharmacyId, crashed!.batchId, `agent-${crashed!.batchId}`],
+  )) as [{ b: number; i: number }];
   t.equal(b, 1, 'the interrupted batch was recorded once, on its retry');
+  t.equal(i, 1, 'and ingested once');
   t.equal(store.spool().list().length, 0, 'spool empty');
 });

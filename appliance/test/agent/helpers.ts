@@ -149,3 +149,50 @@ export async function openCaptured(app: AppContext, bodies: Buffer[]): Promise<s
   }
   return out;
 }
+
+/** The fact table each canonical entity lands in, and the ingest section it goes through. */
+export const FACT_TABLES: Record<string, { table: string; section: string }> = {
+  product: { table: 'pharmacy_products', section: 'products' },
+  supplier: { table: 'suppliers', section: 'suppliers' },
+  stock: { table: 'stock_snapshots', section: 'stock' },
+  purchase_line: { table: 'purchase_lines', section: 'purchases' },
+  supplier_invoice: { table: 'supplier_invoices', section: 'invoices' },
+  sale_line: { table: 'sales_lines', section: 'sales' },
+};
+
+/** Per entity, what the real ingestion holds for a pharmacy: rows in the fact table and the ingest batches' counts. */
+export interface FactCounts {
+  rows: number;
+  received: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  quarantined: number;
+  /** Any stored row (fact or quarantine) whose text contains `marker`. */
+  leak: boolean;
+}
+
+/** Reads FactCounts for every entity (fact tables, ingest_batches counts, quarantine). */
+export async function factCounts(ds: DataSource, pharmacyId: string, marker = 'zzmarqueur'): Promise<Record<string, FactCounts>> {
+  const out: Record<string, FactCounts> = {};
+  for (const [entity, { table, section }] of Object.entries(FACT_TABLES)) {
+    const [r] = (await ds.query(`SELECT count(*)::int AS n, coalesce(bool_or(t::text ILIKE $2), false) AS leak FROM ${table} t WHERE pharmacy_id = $1`, [pharmacyId, `%${marker}%`])) as { n: number; leak: boolean }[];
+    const [b] = (await ds.query(
+      `SELECT coalesce(sum((counts->$2->>'received')::int), 0)::int AS received, coalesce(sum((counts->$2->>'inserted')::int), 0)::int AS inserted,
+              coalesce(sum((counts->$2->>'updated')::int), 0)::int AS updated, coalesce(sum((counts->$2->>'unchanged')::int), 0)::int AS unchanged,
+              coalesce(sum((counts->$2->>'quarantined')::int), 0)::int AS quarantined
+         FROM ingest_batches WHERE pharmacy_id = $1 AND source = 'agent'`,
+      [pharmacyId, section],
+    )) as Omit<FactCounts, 'rows' | 'leak'>[];
+    const [q] = (await ds.query(`SELECT coalesce(bool_or(q::text ILIKE $3), false) AS leak FROM ingest_quarantine q WHERE pharmacy_id = $1 AND kind = $2`, [pharmacyId, section, `%${marker}%`])) as { leak: boolean }[];
+    out[entity] = { rows: r!.n, ...b!, leak: r!.leak || q!.leak };
+  }
+  return out;
+}
+
+/** Total rows across the fact tables of a pharmacy. */
+export async function factRows(ds: DataSource, pharmacyId: string): Promise<number> {
+  let n = 0;
+  for (const { table } of Object.values(FACT_TABLES)) n += ((await ds.query(`SELECT count(*)::int AS n FROM ${table} WHERE pharmacy_id = $1`, [pharmacyId])) as { n: number }[])[0]!.n;
+  return n;
+}

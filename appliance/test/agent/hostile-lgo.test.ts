@@ -9,7 +9,7 @@ import { AgentStore, type AgentConfig } from '../../../agent/src/store/agent-sto
 import { runPreview } from '../../../agent/src/sync/preview.js';
 import { SyncRunner } from '../../../agent/src/sync/sync-runner.js';
 import { tempDir } from '../helpers/app.js';
-import { createPharmacy, enrolmentCode, openCaptured, startCapturingProxy, startChannelApp } from './helpers.js';
+import { createPharmacy, enrolmentCode, factCounts, openCaptured, startCapturingProxy, startChannelApp } from './helpers.js';
 
 function assertNoMarker(t: Test, text: string, where: string) {
   t.ok(text.length > 1000, `${where}: non-trivial content (${text.length} chars)`);
@@ -44,7 +44,7 @@ async function scenario(t: Test, kind: 'sqlite' | 'csv', lgo: HostileLgo) {
   }
   t.equal(byEntity.sale_line?.read, lgo.saleLines, `${kind}: every sale line read`);
   t.equal(byEntity.sale_line?.sent, lgo.saleLines, `${kind}: sale lines sent (patient FK and comment columns simply not read)`);
-  t.same(byEntity.sale_line?.columns, ['source_id', 'ticket_id', 'sold_at', 'product_code', 'quantity', 'unit_price_ttc_cents', 'discount_cents', 'vat_rate', 'dispensing_fee_cents', 'is_credit_note']);
+  t.same(byEntity.sale_line?.columns, ['source_id', 'ticket_id', 'sold_at', 'product_code', 'quantity', 'unit_price_ttc_cents', 'discount_cents', 'vat_rate', 'dispensing_fee_cents', 'is_credit_note', 'sale_type', 'unit_cost_ht_cents']);
   if (kind === 'csv') {
     t.equal(byEntity.stock?.refused, 'fichier refusé (symlink)', 'csv: symlinked stock.csv refused');
     t.equal(byEntity.stock?.read, 0, 'csv: nothing read through the symlink');
@@ -73,11 +73,14 @@ async function scenario(t: Test, kind: 'sqlite' | 'csv', lgo: HostileLgo) {
     .flatMap((m) => m.rows!.map((record) => ({ entity: m.entity!, record })));
   t.same(recordSet(receivedRecords), recordSet(previewRecords), `${kind}: the server received exactly what preview showed`);
 
-  const stored = (await srv.ds.query(`SELECT entity, count(*)::int AS n, bool_or(payload::text ILIKE '%zzmarqueur%') AS leak FROM agent_staged_rows WHERE pharmacy_id = $1 GROUP BY entity`, [pharmacyId])) as { entity: string; n: number; leak: boolean }[];
-  for (const s of stored) {
-    t.equal(s.n, byEntity[s.entity]?.sent, `${kind}: ${s.entity} rows stored = rows sent`);
-    t.notOk(s.leak, `${kind}: ${s.entity} stored rows carry no marker`);
+  const stored = await factCounts(srv.ds, pharmacyId);
+  for (const [entity, sent] of Object.entries(byEntity)) {
+    const s = stored[entity]!;
+    t.equal(s.received, sent.sent, `${kind}: ${entity} lines ingested = lines sent`);
+    t.equal(s.inserted + s.quarantined, sent.sent, `${kind}: ${entity} every line sent was stored or quarantined, once`);
+    t.notOk(s.leak, `${kind}: ${entity} stored rows (facts and quarantine) carry no marker`);
   }
+  t.ok(stored.sale_line!.rows > 0, `${kind}: sales reached the fact table`);
   const [agent] = (await srv.ds.query(`SELECT last_summary FROM agents WHERE pharmacy_id = $1`, [pharmacyId])) as { last_summary: { tables: { entity: string; withheld: Record<string, number> }[] } }[];
   t.same(
     Object.fromEntries(agent!.last_summary.tables.filter((x) => Object.keys(x.withheld).length).map((x) => [x.entity, x.withheld])),
