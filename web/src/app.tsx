@@ -4,6 +4,7 @@ import { onUnauthenticated } from './api/client';
 import { sessionEnded, useSession, type Account, type Role } from './api/session';
 import { homeFor, Shell } from './components/shell';
 import { Loading } from './components/notice';
+import { PharmacyGate } from './components/pharmacy-gate';
 import { ActivatePage, LoginPage, PasswordResetPage, TotpEnrolPage } from './pages/auth-pages';
 import { BenchmarkPage } from './pages/benchmark-page';
 import { DashboardPage } from './pages/dashboard-page';
@@ -36,9 +37,9 @@ export const ROUTES: RouteDef[] = [
   { pattern: '/app/activer', title: 'Activer mon compte', access: 'public', render: () => <ActivatePage /> },
   { pattern: '/app/double-authentification', title: 'Double authentification', access: PHARMACY_ROLES, render: () => <TotpEnrolPage /> },
   { pattern: '/app/sessions', title: 'Mes sessions', access: PHARMACY_ROLES, render: () => <SessionsPage /> },
-  { pattern: '/app/pharmacies/:pharmacyId/tableau-de-bord', title: 'Tableau de bord', access: PHARMACY_ROLES, render: (p) => <DashboardPage pharmacyId={p.pharmacyId as string} /> },
-  { pattern: '/app/pharmacies/:pharmacyId/donnees/:table', title: 'Données détaillées', access: PHARMACY_ROLES, render: (p) => <DataPage pharmacyId={p.pharmacyId as string} table={p.table as string} /> },
-  { pattern: '/app/pharmacies/:pharmacyId/administration', title: 'Administration de la pharmacie', access: ['pharmacy_admin'], render: (p) => <PharmacyAdminPage pharmacyId={p.pharmacyId as string} /> },
+  { pattern: '/app/pharmacies/:pharmacyId/tableau-de-bord', title: 'Tableau de bord', access: PHARMACY_ROLES, render: (p) => <PharmacyGate pharmacyId={p.pharmacyId as string}>{(info) => <DashboardPage info={info} pharmacyId={p.pharmacyId as string} />}</PharmacyGate> },
+  { pattern: '/app/pharmacies/:pharmacyId/donnees/:table', title: 'Données détaillées', access: PHARMACY_ROLES, render: (p) => <PharmacyGate pharmacyId={p.pharmacyId as string}>{(info) => <DataPage info={info} pharmacyId={p.pharmacyId as string} table={p.table as string} />}</PharmacyGate> },
+  { pattern: '/app/pharmacies/:pharmacyId/administration', title: 'Administration de la pharmacie', access: ['pharmacy_admin'], render: (p) => <PharmacyGate pharmacyId={p.pharmacyId as string}>{(info) => <PharmacyAdminPage info={info} pharmacyId={p.pharmacyId as string} />}</PharmacyGate> },
   { pattern: '/app/groupement/benchmark', title: 'Benchmark du groupement', access: ['group_admin'], render: () => <BenchmarkPage /> },
   { pattern: '/app/supervision', title: 'État de l’appliance', access: SUPER, render: () => <StatusPage /> },
   { pattern: '/app/supervision/sauvegardes', title: 'Sauvegardes et exercices de restauration', access: SUPER, render: () => <BackupsPage /> },

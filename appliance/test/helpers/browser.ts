@@ -1,8 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Test } from 'tap';
+import { startTestApp, type TestApp } from './app.js';
 
 /**
  * Browser tests: headless Debian Chromium (`/usr/bin/chromium`, from
@@ -28,6 +30,29 @@ export interface TestPage {
   page: Page;
   context: BrowserContext;
   problems: PageProblems;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+}
+
+/**
+ * The real app for a browser: PUBLIC_URL must be the origin the browser sends
+ * (CSRF checks Origin against it), so the port is chosen before start-up.
+ * Chromium accepts the `__Host-` Secure cookies on http://127.0.0.1 (a
+ * potentially trustworthy origin), so no TLS front is needed here.
+ */
+export async function startBrowserApp(t: Test, env: Record<string, string> = {}): Promise<TestApp> {
+  const port = await freePort();
+  return startTestApp(t, { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...env });
 }
 
 /** Launches headless Chromium for one test file (closed at teardown). A fresh temporary profile each time. */

@@ -1,11 +1,10 @@
 import t from 'tap';
-import { startTestApp } from '../helpers/app.js';
-import { assertAccessible, assertClean, launchBrowser, openPage, screenshot, tabSequence } from '../helpers/browser.js';
+import { assertAccessible, assertClean, launchBrowser, openPage, screenshot, startBrowserApp, tabSequence } from '../helpers/browser.js';
 
 // The UI shell in a real browser against the real app: routing, French pages,
 // keyboard access, error display, and a strict CSP that nothing in the UI violates.
 t.test('UI shell in headless Chromium', async (t) => {
-  const app = await startTestApp(t);
+  const app = await startBrowserApp(t);
   const browser = await launchBrowser(t);
   const tp = await openPage(t, browser, app.url);
   const { page } = tp;

@@ -1,3 +1,4 @@
+import { PharmacyName, type PharmacyInfo } from '../components/pharmacy-gate';
 import { fetchKpis, fetchSplit, fetchSupplierSpend, fetchTimeseries, SEGMENT_LABELS, TABLES } from '../api/analytics';
 import { BarList, MoneyTimeChart } from '../components/charts';
 import { KpiCard } from '../components/kpi-card';
@@ -13,7 +14,7 @@ import { TABLE_TITLES } from './data-page';
  * same length, revenue and margin over time, the revenue split by segment and the
  * supplier spend. Each block loads on its own so one slow query does not blank the page.
  */
-export function DashboardPage({ pharmacyId }: { pharmacyId: string }) {
+export function DashboardPage({ info, pharmacyId }: { info: PharmacyInfo; pharmacyId: string }) {
   const { query } = useLocation();
   const [period, setPeriod] = usePeriod(query);
   const deps = [pharmacyId, period.from, period.to];
@@ -26,6 +27,7 @@ export function DashboardPage({ pharmacyId }: { pharmacyId: string }) {
   return (
     <>
       <h1>Tableau de bord</h1>
+      <PharmacyName info={info} />
       <PeriodPicker value={period} onChange={setPeriod} />
       <ErrorNotice error={kpis.error} />
       <section aria-labelledby="kpi-title">

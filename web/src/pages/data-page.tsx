@@ -1,3 +1,4 @@
+import { PharmacyName, type PharmacyInfo } from '../components/pharmacy-gate';
 import { fetchTable, TABLES, tableExportUrl, type TableName } from '../api/analytics';
 import { DataTable, type Column } from '../components/data-table';
 import { PeriodPicker, periodQuery, usePeriod } from '../components/period-picker';
@@ -61,7 +62,7 @@ const COLUMNS: Record<TableName, Column<Row>[]> = {
 };
 
 /** One detail table of a pharmacy, with tabs to the others, the period, and the CSV export. */
-export function DataPage({ pharmacyId, table }: { pharmacyId: string; table: string }) {
+export function DataPage({ info, pharmacyId, table }: { info: PharmacyInfo; pharmacyId: string; table: string }) {
   const { query } = useLocation();
   const [period, setPeriod] = usePeriod(query);
   if (!(TABLES as readonly string[]).includes(table)) {
@@ -77,6 +78,7 @@ export function DataPage({ pharmacyId, table }: { pharmacyId: string; table: str
   return (
     <>
       <h1>Données détaillées : {TABLE_TITLES[t]}</h1>
+      <PharmacyName info={info} />
       <Tabs pharmacyId={pharmacyId} current={t} q={periodQuery(period)} />
       <PeriodPicker value={period} onChange={setPeriod} />
       <DataTable<Row>

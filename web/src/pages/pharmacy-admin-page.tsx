@@ -1,3 +1,4 @@
+import { PharmacyName, type PharmacyInfo } from '../components/pharmacy-gate';
 import { useState } from 'preact/hooks';
 import { del, get, post } from '../api/client';
 import { ROLE_LABELS, type Role } from '../api/session';
@@ -51,11 +52,12 @@ const GRANT_LABELS = { aggregates: 'Chiffres agrégés seulement', details: 'Chi
  * (enrolment code, status, last sync, what was sent and withheld), permissions
  * granted to the groupement (grant, revoke) and break-glass accesses by operators.
  */
-export function PharmacyAdminPage({ pharmacyId }: { pharmacyId: string }) {
+export function PharmacyAdminPage({ info, pharmacyId }: { info: PharmacyInfo; pharmacyId: string }) {
   const base = `/api/pharmacies/${encodeURIComponent(pharmacyId)}`;
   return (
     <>
       <h1>Administration de la pharmacie</h1>
+      <PharmacyName info={info} />
       <UsersSection base={base} />
       <AgentsSection base={base} />
       <GrantsSection base={base} />
