@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerServeCommands } from './serve.command.js';
+import { registerUsersCommand } from './users.command.js';
+import { registerAuditCommand } from './audit.command.js';
 
 /**
  * `appliance`: the server and the operator console in one binary. Each domain
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommands(program);
   registerMigrateCommand(program);
+  registerUsersCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 

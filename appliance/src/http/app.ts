@@ -6,14 +6,27 @@ import { errorHandler } from './error-handler.middleware.js';
 import { requestContext } from './request-context.middleware.js';
 import { securityHeaders } from './security-headers.middleware.js';
 import { staticUi } from './static.middleware.js';
+import { undeclaredRoutes } from './route.js';
 import { registerHealthRoutes } from '../ops/health.routes.js';
 import { registerSecurityTxtRoutes } from '../ops/security-txt.routes.js';
+import { registerAuthRoutes } from '../auth/auth.routes.js';
+import { registerTenancyRoutes } from '../tenancy/tenancy.routes.js';
 
 /** A module's contribution to the HTTP API. */
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
 
 /** Every module's routes, in one list: adding a module means adding it here. */
-export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes];
+export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes, registerAuthRoutes, registerTenancyRoutes];
+
+/**
+ * The API router with every module's routes: what the app serves, and what the
+ * route × role × tenant matrix test walks.
+ */
+export function buildRouter(app: AppContext, extraRoutes: RouteRegistrar[] = []): Router {
+  const router = new Router();
+  for (const register of [...routeRegistrars, ...extraRoutes]) register(router, app);
+  return router;
+}
 
 /** Options for tests and tools: another UI directory, extra routes. */
 export interface AppOptions {
@@ -29,8 +42,9 @@ export interface AppOptions {
 export function createApp(app: AppContext, opts: AppOptions = {}): Koa<RequestState> {
   const koa = new Koa<RequestState>({ proxy: false });
   koa.silent = true; // errors are logged by our handler, not printed by Koa
-  const router = new Router();
-  for (const register of [...routeRegistrars, ...(opts.extraRoutes ?? [])]) register(router, app);
+  const router = buildRouter(app, opts.extraRoutes);
+  const undeclared = undeclaredRoutes(router);
+  if (undeclared.length) app.logger.warn({ undeclared }, 'routes registered without defineRoute (no declared permission)');
 
   const limit = `${app.config.BODY_LIMIT_KB}kb`;
   koa.use(requestContext(app.config.TRUSTED_PROXIES));

@@ -1,5 +1,6 @@
 import type { Router } from '@koa/router';
 import type { AppContext } from '../http/app-context.js';
+import { defineRoute } from '../http/route.js';
 
 /** Builds the RFC 9116 security.txt body from configuration. */
 export function renderSecurityTxt(cfg: AppContext['config'], now: Date): string {
@@ -19,8 +20,15 @@ export function renderSecurityTxt(cfg: AppContext['config'], now: Date): string 
 
 /** `/.well-known/security.txt` per RFC 9116. */
 export function registerSecurityTxtRoutes(router: Router, app: AppContext): void {
-  router.get('/.well-known/security.txt', (ctx) => {
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.body = renderSecurityTxt(app.config, app.clock.now());
+  defineRoute(router, app, {
+    method: 'GET',
+    path: '/.well-known/security.txt',
+    permission: 'public',
+    tenant: false,
+    rateLimit: 'none',
+    handler: (ctx) => {
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = renderSecurityTxt(app.config, app.clock.now());
+    },
   });
 }

@@ -1,0 +1,61 @@
+import type { EntityManager } from 'typeorm';
+
+/** Advisory lock key serialising writers of the audit chain (transaction-scoped). */
+export const AUDIT_CHAIN_LOCK_KEY = 0x0ff1a0d;
+
+/** One audit_log row as the service sees it. */
+export interface AuditRow {
+  id: string;
+  createdAt: Date;
+  action: string;
+  level: string;
+  actorUserId: string | null;
+  actorRole: string | null;
+  pharmacyId: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  requestId: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+const COLUMNS = `id::text AS id, created_at AS "createdAt", action, level, actor_user_id AS "actorUserId", actor_role AS "actorRole",
+  pharmacy_id AS "pharmacyId", target_type AS "targetType", target_id AS "targetId", ip, request_id AS "requestId",
+  details, prev_hash AS "prevHash", hash`;
+
+/** SQL of the audit log: append, read the chain head, page through, list per pharmacy. */
+export class AuditRepository {
+  constructor(private readonly m: EntityManager) {}
+
+  async lockChain(): Promise<void> {
+    await this.m.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK_KEY]);
+  }
+
+  async lastHash(): Promise<string | undefined> {
+    const rows = (await this.m.query('SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1')) as { hash: string }[];
+    return rows[0]?.hash;
+  }
+
+  async insert(r: Omit<AuditRow, 'id'>): Promise<string> {
+    const rows = (await this.m.query(
+      `INSERT INTO audit_log (created_at, action, level, actor_user_id, actor_role, pharmacy_id, target_type, target_id, ip, request_id, details, prev_hash, hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id::text AS id`,
+      [r.createdAt, r.action, r.level, r.actorUserId, r.actorRole, r.pharmacyId, r.targetType, r.targetId, r.ip, r.requestId, JSON.stringify(r.details), r.prevHash, r.hash],
+    )) as { id: string }[];
+    return rows[0]!.id;
+  }
+
+  async page(afterId: string, limit: number): Promise<AuditRow[]> {
+    return (await this.m.query(`SELECT ${COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit])) as AuditRow[];
+  }
+
+  /** Latest entries of one pharmacy (pharmacy_id leads the index). */
+  async listForPharmacy(pharmacyId: string, beforeId: string | undefined, limit: number): Promise<AuditRow[]> {
+    return (await this.m.query(
+      `SELECT ${COLUMNS} FROM audit_log WHERE pharmacy_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,
+      [pharmacyId, beforeId ?? null, limit],
+    )) as AuditRow[];
+  }
+}

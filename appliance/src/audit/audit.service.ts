@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AuditRepository, type AuditRow } from './audit.repository.js';
+
+/** Severity of an audit entry: `alert` is for events someone must look at (refresh-token reuse, tampering). */
+export type AuditLevel = 'info' | 'warning' | 'alert';
+
+/** What a module records. `action` is dotted lower-case (`auth.login.failure`, `grant.created`). */
+export interface AuditEntry {
+  action: string;
+  level?: AuditLevel;
+  actorUserId?: string | null;
+  actorRole?: string | null;
+  pharmacyId?: string | null;
+  targetType?: string | null;
+  targetId?: string | null;
+  ip?: string | null;
+  requestId?: string | null;
+  /** Small JSON facts. Never passwords, tokens or raw emails (use hashEmail). */
+  details?: Record<string, unknown>;
+}
+
+/** Hash of the (virtual) row before the first one. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** JSON with object keys sorted at every depth: the same value always hashes the same, whatever jsonb did to key order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
+    .join(',')}}`;
+}
+
+/** The chained hash of one row: sha256 over the previous hash and every column but `id` and `hash`. */
+export function auditRowHash(row: Omit<AuditRow, 'id' | 'hash'>): string {
+  const material = canonicalJson([
+    row.prevHash,
+    row.createdAt.toISOString(),
+    row.action,
+    row.level,
+    row.actorUserId,
+    row.actorRole,
+    row.pharmacyId,
+    row.targetType,
+    row.targetId,
+    row.ip,
+    row.requestId,
+    row.details,
+  ]);
+  return createHash('sha256').update(material).digest('hex');
+}
+
+/**
+ * Appends an entry to the audit log, chained to the previous row. The chain head
+ * is read under a transaction-scoped advisory lock, so concurrent writers (several
+ * processes included) append one after the other. Pass the transaction's
+ * EntityManager to make the entry commit or roll back with the change it records.
+ */
+export async function recordAudit(db: DataSource | EntityManager, entry: AuditEntry, now: Date = new Date()): Promise<{ id: string; hash: string }> {
+  const write = async (m: EntityManager) => {
+    const repo = new AuditRepository(m);
+    await repo.lockChain();
+    const prevHash = (await repo.lastHash()) ?? GENESIS_HASH;
+    const row: Omit<AuditRow, 'id' | 'hash'> = {
+      createdAt: new Date(now.getTime()),
+      action: entry.action,
+      level: entry.level ?? 'info',
+      actorUserId: entry.actorUserId ?? null,
+      actorRole: entry.actorRole ?? null,
+      pharmacyId: entry.pharmacyId ?? null,
+      targetType: entry.targetType ?? null,
+      targetId: entry.targetId ?? null,
+      ip: entry.ip ?? null,
+      requestId: entry.requestId ?? null,
+      details: JSON.parse(canonicalJson(entry.details ?? {})) as Record<string, unknown>,
+      prevHash,
+    };
+    const hash = auditRowHash(row);
+    const id = await repo.insert({ ...row, hash });
+    return { id, hash };
+  };
+  const manager = db instanceof DataSource ? db.manager : db;
+  if (manager.queryRunner?.isTransactionActive) return write(manager);
+  return manager.transaction(write);
+}
+
+/** One problem found by `verifyAuditChain`. */
+export interface AuditProblem {
+  id: string;
+  kind: 'modified' | 'broken_link';
+  message: string;
+}
+
+/** Result of a full verification. */
+export interface AuditVerification {
+  ok: boolean;
+  rows: number;
+  problems: AuditProblem[];
+}
+
+/**
+ * Walks the whole log in id order, recomputing each hash and checking each link:
+ * an edited row no longer matches its hash (`modified`); a deleted row leaves the
+ * next row pointing at a hash that is not its predecessor's (`broken_link`).
+ */
+export async function verifyAuditChain(db: DataSource, opts: { batch?: number; maxProblems?: number } = {}): Promise<AuditVerification> {
+  const repo = new AuditRepository(db.manager);
+  const problems: AuditProblem[] = [];
+  let prev = GENESIS_HASH;
+  let after = '0';
+  let rows = 0;
+  for (;;) {
+    const batch = await repo.page(after, opts.batch ?? 1000);
+    if (batch.length === 0) break;
+    for (const row of batch) {
+      rows++;
+      if (row.prevHash !== prev) {
+        problems.push({ id: row.id, kind: 'broken_link', message: `entry ${row.id} does not follow the previous entry (a row before it was deleted, inserted or rewritten)` });
+      }
+      if (auditRowHash(row) !== row.hash) {
+        problems.push({ id: row.id, kind: 'modified', message: `entry ${row.id} was modified after it was written` });
+      }
+      prev = row.hash;
+      after = row.id;
+    }
+    if (problems.length >= (opts.maxProblems ?? 100)) break;
+  }
+  return { ok: problems.length === 0, rows, problems };
+}
+
+/** The audit writer, as one import: `audit.record(db, {...})`, `audit.verify(db)`. */
+export const audit = { record: recordAudit, verify: verifyAuditChain };
