@@ -42,6 +42,11 @@ export function formatRatio(ratio: number | null | undefined): string {
   return ratio === null || ratio === undefined || !Number.isFinite(ratio) ? NONE : percent.format(ratio);
 }
 
+/** A percentage as the analytics API gives it (28.45 = 28,45 %) → "28,5 %". */
+export function formatPct(pct: number | null | undefined): string {
+  return pct === null || pct === undefined || !Number.isFinite(pct) ? NONE : percent.format(pct / 100);
+}
+
 /** A change ratio (0.052) → "+5,2 %", for period comparisons. */
 export function formatChange(ratio: number | null | undefined): string {
   return ratio === null || ratio === undefined || !Number.isFinite(ratio) ? NONE : signedPercent.format(ratio);
@@ -87,6 +92,18 @@ export function formatMonth(v: string | number | Date | null | undefined): strin
 export function parisToday(now = new Date()): string {
   const parts = new Intl.DateTimeFormat('en-CA', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
   return parts; // en-CA formats as YYYY-MM-DD
+}
+
+/** The month after a YYYY-MM-DD day's month, as its first day (for period ends). */
+export function endOfMonth(isoDay: string): string {
+  const [y, m] = isoDay.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+}
+
+/** First day of the month `n` months before the month of a YYYY-MM-DD day. */
+export function startOfMonthBefore(isoDay: string, n: number): string {
+  const [y, m] = isoDay.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m - 1 - n, 1)).toISOString().slice(0, 10);
 }
 
 /** Adds days to a YYYY-MM-DD date (calendar arithmetic in UTC, no DST surprises). */

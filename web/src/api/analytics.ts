@@ -1,89 +1,125 @@
 import { apiUrl, get } from './client';
-import type { TablePage, TableQuery } from '../components/data-table';
 
 /**
- * The analytics API as the UI uses it. Paths and shapes are in this one file so
- * that following the server (feat/data) means editing here, not in every page.
+ * The analytics API (appliance/src/analytics/analytics.routes.ts) as the UI uses it.
+ * Paths and shapes live in this one file. Money in integer cents; ratios in percent
+ * with two decimals (28.45 = 28,45 %), null when the denominator is zero.
  */
 
-/** A period of calendar days in Paris, both ends included (YYYY-MM-DD). */
+/** A period of calendar days, both ends included (YYYY-MM-DD). */
 export interface Period {
   from: string;
   to: string;
 }
 
-/** Headline figures of one period. Money in integer cents, ratios as fractions. */
+/** Revenue split families. */
+export type Family = 'reimbursable' | 'non_reimbursable' | 'parapharmacy';
+
+/** The pharmacist's KPIs for one period. */
 export interface Kpis {
-  revenueTtcCents: number;
-  revenueHtCents: number;
+  caTtcCents: number;
+  caHtCents: number;
+  costHtCents: number;
   marginHtCents: number;
-  markRate: number | null;
-  basketAvgCents: number | null;
-  genericShare: number | null;
-  tickets?: number;
+  feesTtcCents: number;
+  tauxMarquePct: number | null;
+  tauxMargePct: number | null;
+  coefficient: number | null;
+  tickets: number;
+  panierMoyenCents: number | null;
+  unitsSold: number;
+  genericSharePct: number | null;
+  split: Record<Family, { caTtcCents: number; caHtCents: number; marginHtCents: number; sharePct: number | null }>;
 }
 
-/** KPIs of a period and of the one before it (same length). */
-export interface KpiComparison {
+/** One month of the series. */
+export interface MonthRow {
+  month: string;
+  caTtcCents: number;
+  caHtCents: number;
+  marginHtCents: number;
+  tauxMarquePct: number | null;
+  tickets: number;
+}
+
+/** `GET …/analytics/dashboard`: KPIs with comparisons, monthly series, last stock snapshot. */
+export interface Dashboard {
   period: Period;
   previousPeriod: Period;
+  lastYearPeriod: Period;
   current: Kpis;
   previous: Kpis;
+  lastYear: Kpis;
+  monthly: MonthRow[];
+  stock: { snapshotOn: string; valueHtCents: number; products: number } | null;
 }
 
-const base = (pharmacyId: string) => `/api/pharmacies/${encodeURIComponent(pharmacyId)}`;
-
-/** KPI cards with period comparison. */
-export function fetchKpis(pharmacyId: string, p: Period, signal?: AbortSignal): Promise<KpiComparison> {
-  return get<KpiComparison>(`${base(pharmacyId)}/analytics/kpis`, { ...p }, signal);
+/** `GET …/analytics/stock`. */
+export interface StockReport {
+  period: Period;
+  snapshotOn: string | null;
+  valueHtCents: number;
+  products: number;
+  units: number;
+  averageValueHtCents: number | null;
+  cogsHtCents: number;
+  rotationDays: number | null;
+  dormant: { months: number; count: number; valueHtCents: number };
 }
 
-/** Revenue and margin per day. */
-export function fetchTimeseries(pharmacyId: string, p: Period, signal?: AbortSignal): Promise<{ points: { day: string; revenueHtCents: number; marginHtCents: number }[] }> {
-  return get(`${base(pharmacyId)}/analytics/timeseries`, { ...p }, signal);
+const base = (pharmacyId: string) => `/api/pharmacies/${encodeURIComponent(pharmacyId)}/analytics`;
+
+/** The dashboard of a pharmacy for a period. */
+export function fetchDashboard(pharmacyId: string, p: Period, signal?: AbortSignal): Promise<Dashboard> {
+  return get<Dashboard>(`${base(pharmacyId)}/dashboard`, { ...p }, signal);
 }
 
-/** Revenue split by segment (reimbursable, non-reimbursable, parapharmacy). */
-export function fetchSplit(pharmacyId: string, p: Period, signal?: AbortSignal): Promise<{ segments: { segment: string; revenueHtCents: number; marginHtCents: number }[] }> {
-  return get(`${base(pharmacyId)}/analytics/split`, { ...p }, signal);
+/** Stock value, rotation and dormant summary. */
+export function fetchStock(pharmacyId: string, p: Period, signal?: AbortSignal): Promise<StockReport> {
+  return get<StockReport>(`${base(pharmacyId)}/stock`, { ...p }, signal);
 }
 
-/** Purchases per supplier. */
-export function fetchSupplierSpend(pharmacyId: string, p: Period, signal?: AbortSignal): Promise<{ suppliers: { supplier: string; spendHtCents: number }[] }> {
-  return get(`${base(pharmacyId)}/analytics/suppliers`, { ...p }, signal);
-}
-
-/** French names of the revenue segments. */
-export const SEGMENT_LABELS: Record<string, string> = {
+/** French names of the revenue families. */
+export const FAMILY_LABELS: Record<Family, string> = {
   reimbursable: 'Médicaments remboursables',
   non_reimbursable: 'Médicaments non remboursables',
   parapharmacy: 'Parapharmacie',
 };
 
-/** The detail tables a pharmacy can browse and export. */
-export const TABLES = ['ventes', 'achats', 'factures', 'stock', 'stock-dormant', 'anomalies'] as const;
-export type TableName = (typeof TABLES)[number];
+/** The table views a pharmacy can browse and export (URL slug → API view and extra query). */
+export const TABLE_VIEWS = {
+  mois: { path: 'monthly', query: {} },
+  ventes: { path: 'products', query: { by: 'revenue', order: 'top', limit: 1000 } },
+  achats: { path: 'purchases', query: {} },
+  'stock-dormant': { path: 'dormant', query: { months: 6 } },
+  anomalies: { path: 'anomalies', query: {} },
+} as const;
+export type TableName = keyof typeof TABLE_VIEWS;
 
-/** URL slug (French) → API name. */
-export const TABLE_API: Record<TableName, string> = {
-  ventes: 'sales',
-  achats: 'purchases',
-  factures: 'invoices',
-  stock: 'stock',
-  'stock-dormant': 'dormant-stock',
-  anomalies: 'anomalies',
-};
-
-function tableParams(p: Period, q: TableQuery) {
-  return { ...p, sort: q.sort, order: q.order, q: q.q, page: q.page, pageSize: q.pageSize };
+/** Every table of a view: the whole period's rows (the server caps them); sorting and paging happen in the page. */
+export async function fetchTableRows<R>(pharmacyId: string, table: TableName, p: Period, signal?: AbortSignal): Promise<R[]> {
+  const v = TABLE_VIEWS[table];
+  const r = await get<{ rows: R[] }>(`${base(pharmacyId)}/${v.path}`, { ...p, ...v.query }, signal);
+  return r.rows;
 }
 
-/** One page of a detail table, filtered and sorted on the server. */
-export function fetchTable<R>(pharmacyId: string, table: TableName, p: Period, q: TableQuery, signal?: AbortSignal): Promise<TablePage<R>> {
-  return get<TablePage<R>>(`${base(pharmacyId)}/data/${TABLE_API[table]}`, tableParams(p, q), signal);
+/** The CSV export of the same view and period (the server sends it as an attachment, and audits it). */
+export function tableExportUrl(pharmacyId: string, table: TableName, p: Period): string {
+  const v = TABLE_VIEWS[table];
+  return apiUrl(`${base(pharmacyId)}/${v.path}`, { ...p, ...v.query, format: 'csv' });
 }
 
-/** The CSV export of the same table, filter and sort (a plain GET: the browser downloads it). */
-export function tableExportUrl(pharmacyId: string, table: TableName, p: Period, q: TableQuery): string {
-  return apiUrl(`${base(pharmacyId)}/exports/${TABLE_API[table]}.csv`, { ...p, sort: q.sort, order: q.order, q: q.q });
+/** `GET /api/groupement/analytics/benchmark`: quartiles over consenting pharmacies; names only with the detail grant. */
+export interface GroupBenchmark {
+  period: Period;
+  peers: number;
+  insufficient: boolean;
+  kpis: { kpi: BenchmarkKpi; q1: number | null; median: number | null; q3: number | null }[];
+  pharmacies?: { pharmacyId: string; name: string; values: Record<BenchmarkKpi, number | null> }[];
+}
+export type BenchmarkKpi = 'caHtCents' | 'marginHtCents' | 'tauxMarquePct' | 'panierMoyenCents' | 'tickets' | 'genericSharePct';
+
+/** The groupement benchmark for a period. */
+export function fetchGroupBenchmark(p: Period, signal?: AbortSignal): Promise<GroupBenchmark> {
+  return get<GroupBenchmark>('/api/groupement/analytics/benchmark', { ...p }, signal);
 }

@@ -1,8 +1,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import { formatCents, formatCentsRounded, formatDate, formatRatio } from '../format';
+import { formatCents, formatCentsRounded, formatMonth, formatRatio } from '../format';
 
-/** One series of a time chart: a name and its values in cents, aligned on the x days. */
+/** One series of a time chart: a name and its values in cents, aligned on the x months. */
 export interface MoneySeries {
   label: string;
   values: (number | null)[];
@@ -19,12 +19,13 @@ function cssVar(el: Element, name: string, fallback: string): string {
  * which the CSP allows (only inline style attributes in markup are refused). The
  * figures are also given as a table for screen readers: a canvas says nothing.
  */
-export function MoneyTimeChart({ title, days, series }: { title: string; days: string[]; series: MoneySeries[] }) {
+export function MoneyTimeChart({ title, months, series }: { title: string; months: string[]; series: MoneySeries[] }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const xs = days.map((d) => Date.parse(`${d}T12:00:00Z`) / 1000);
+    // Each month sits on its 15th: far from any time-zone edge.
+    const xs = months.map((m) => Date.parse(`${m}-15T12:00:00Z`) / 1000);
     const width = Math.max(320, el.clientWidth || 640);
     const plot = new uPlot(
       {
@@ -34,7 +35,7 @@ export function MoneyTimeChart({ title, days, series }: { title: string; days: s
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
         series: [
-          { value: (_u, v) => (v === null ? '—' : formatDate(new Date(v * 1000))) },
+          { value: (_u, v) => (v === null ? '—' : formatMonth(new Date(v * 1000))) },
           ...series.map((s) => ({
             label: s.label,
             stroke: cssVar(el, s.colorVar, '#0b6e4f'),
@@ -43,7 +44,7 @@ export function MoneyTimeChart({ title, days, series }: { title: string; days: s
           })),
         ],
         axes: [
-          { values: (_u, ticks) => ticks.map((t) => formatDate(new Date(t * 1000)).slice(0, 5)) },
+          { space: 60, incrs: [30 * 86400, 61 * 86400, 91 * 86400, 182 * 86400, 365 * 86400], values: (_u, ticks) => ticks.map((t) => formatMonth(new Date(t * 1000))) },
           { size: 80, values: (_u, ticks) => ticks.map((t) => formatCentsRounded(t)) },
         ],
       },
@@ -56,7 +57,7 @@ export function MoneyTimeChart({ title, days, series }: { title: string; days: s
       ro.disconnect();
       plot.destroy();
     };
-  }, [days, series]);
+  }, [months, series]);
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
@@ -67,7 +68,7 @@ export function MoneyTimeChart({ title, days, series }: { title: string; days: s
           <caption class="visually-hidden">{title}</caption>
           <thead>
             <tr>
-              <th scope="col">Jour</th>
+              <th scope="col">Mois</th>
               {series.map((s) => (
                 <th scope="col" class="num" key={s.label}>
                   {s.label}
@@ -76,9 +77,9 @@ export function MoneyTimeChart({ title, days, series }: { title: string; days: s
             </tr>
           </thead>
           <tbody>
-            {days.map((d, i) => (
-              <tr key={d}>
-                <th scope="row">{formatDate(d)}</th>
+            {months.map((m, i) => (
+              <tr key={m}>
+                <th scope="row">{formatMonth(`${m}-15`)}</th>
                 {series.map((s) => (
                   <td class="num" key={s.label}>
                     {formatCents(s.values[i] ?? null)}

@@ -1,11 +1,11 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useState } from 'preact/hooks';
-import { formatCents, formatDate, formatDateTime, formatDecimal, formatInteger, formatRatio } from '../format';
+import { formatCents, formatDate, formatDateTime, formatDecimal, formatInteger, formatMonth, formatPct, formatRatio } from '../format';
 import { ErrorNotice, Loading } from './notice';
 import { useApi } from './use-api';
 
 /** How a column's values are formatted (and aligned: figures right). */
-export type ColumnKind = 'text' | 'money' | 'int' | 'decimal' | 'ratio' | 'date' | 'datetime';
+export type ColumnKind = 'text' | 'money' | 'int' | 'decimal' | 'ratio' | 'pct' | 'date' | 'datetime' | 'month';
 
 /** One column: the row field, its French header, and its kind. */
 export interface Column<R> {
@@ -44,6 +44,10 @@ export function formatCell(kind: ColumnKind, v: unknown): string {
       return formatDecimal(Number(v));
     case 'ratio':
       return formatRatio(Number(v));
+    case 'pct':
+      return formatPct(Number(v));
+    case 'month':
+      return formatMonth(`${String(v).slice(0, 7)}-15`);
     case 'date':
       return formatDate(v as string);
     case 'datetime':
@@ -53,7 +57,7 @@ export function formatCell(kind: ColumnKind, v: unknown): string {
   }
 }
 
-const numeric = (k: ColumnKind | undefined) => k === 'money' || k === 'int' || k === 'decimal' || k === 'ratio';
+const numeric = (k: ColumnKind | undefined) => k === 'money' || k === 'int' || k === 'decimal' || k === 'ratio' || k === 'pct';
 
 /**
  * Sorting, filtering and paging done locally, for short lists the API returns whole

@@ -1,11 +1,11 @@
 import { useId } from 'preact/hooks';
 import type { Period } from '../api/analytics';
-import { addDays, parisToday } from '../format';
+import { endOfMonth, parisToday, startOfMonthBefore } from '../format';
 
-/** The default period: the last 30 days up to yesterday, in Paris. */
+/** The default period: the twelve months up to the end of the current one (Paris), as the API's default. */
 export function defaultPeriod(now = new Date()): Period {
-  const to = addDays(parisToday(now), -1);
-  return { from: addDays(to, -29), to };
+  const today = parisToday(now);
+  return { from: startOfMonthBefore(today, 11), to: endOfMonth(today) };
 }
 
 /** Two labelled date inputs choosing the analysed period. */

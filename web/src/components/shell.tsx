@@ -37,6 +37,13 @@ export function navFor(account: Account | null): NavItem[] {
   return items;
 }
 
+/** A menu entry is current on its page and, for detail tables, on any of them. */
+function isCurrent(path: string, href: string): boolean {
+  if (path === href) return true;
+  const detail = href.match(/^(.*\/donnees\/)/);
+  return !!detail && path.startsWith(detail[1] as string);
+}
+
 /** Where an account lands after login or on `/`. */
 export function homeFor(account: Account): string {
   if (account.totpEnrolmentRequired) return '/app/double-authentification';
@@ -98,7 +105,7 @@ export function Shell({ account, title, path, children }: { account: Account | n
           <ul>
             {items.map((i) => (
               <li key={i.href}>
-                <a href={i.href} aria-current={path === i.href ? 'page' : undefined}>
+                <a href={i.href} aria-current={isCurrent(path, i.href) ? 'page' : undefined}>
                   {i.label}
                 </a>
               </li>

@@ -1,56 +1,121 @@
+import { fetchGroupBenchmark, type BenchmarkKpi } from '../api/analytics';
 import { get } from '../api/client';
-import { clientSide, DataTable } from '../components/data-table';
 import { ErrorNotice, Loading } from '../components/notice';
 import { PeriodPicker, usePeriod } from '../components/period-picker';
 import { useApi } from '../components/use-api';
+import { formatCentsRounded, formatInteger, formatPct } from '../format';
 import { useLocation } from '../router';
 
-interface BenchRow {
-  pharmacyId: string;
-  pharmacyName: string;
-  revenueTtcCents: number;
-  marginHtCents: number;
-  markRate: number | null;
-  basketAvgCents: number | null;
-  genericShare: number | null;
+const KPI_LABELS: Record<BenchmarkKpi, string> = {
+  caHtCents: 'CA HT',
+  marginHtCents: 'Marge HT',
+  tauxMarquePct: 'Taux de marque',
+  panierMoyenCents: 'Panier moyen TTC',
+  tickets: 'Tickets',
+  genericSharePct: 'Part des génériques',
+};
+const KPI_ORDER = Object.keys(KPI_LABELS) as BenchmarkKpi[];
+
+function fmt(kpi: BenchmarkKpi, v: number | null | undefined): string {
+  if (kpi.endsWith('Cents')) return formatCentsRounded(v);
+  if (kpi.endsWith('Pct')) return formatPct(v);
+  return formatInteger(v);
 }
 
 /**
- * The groupement admin's benchmark: one line per pharmacy that granted access, and
- * the group median. Pharmacies that did not consent never appear.
+ * The groupement admin's benchmark: quartiles and median of each KPI over the
+ * pharmacies that consented, and — only for those that granted the detail
+ * permission — their own figures by name. Too few peers: nothing is shown.
  */
 export function BenchmarkPage() {
   const { query } = useLocation();
   const [period, setPeriod] = usePeriod(query);
   const granted = useApi((s) => get<{ pharmacies: { id: string; name: string; permissions: string[] }[] }>('/api/group/pharmacies', undefined, s), []);
+  const bench = useApi((s) => fetchGroupBenchmark(period, s), [period.from, period.to]);
+  const b = bench.data;
   return (
     <>
       <h1>Benchmark du groupement</h1>
-      <p>Seules les pharmacies qui vous ont accordé un accès figurent ici.</p>
+      <p>Seules les pharmacies qui participent au comparatif y figurent ; leurs noms n’apparaissent que si elles vous ont accordé l’accès au détail.</p>
       <PeriodPicker value={period} onChange={setPeriod} />
-      <ErrorNotice error={granted.error} />
-      {granted.loading && <Loading />}
-      {granted.data && (
-        <>
-          <p>
-            {granted.data.pharmacies.length} pharmacie{granted.data.pharmacies.length > 1 ? 's' : ''} consentante{granted.data.pharmacies.length > 1 ? 's' : ''}.
+      <ErrorNotice error={bench.error ?? granted.error} />
+      {bench.loading && !b && <Loading />}
+      {b &&
+        (b.insufficient ? (
+          <p class="notice notice-info" data-testid="benchmark-insufficient">
+            Trop peu de pharmacies participent ({b.peers}) : les quartiles permettraient de les reconnaître, ils ne sont pas affichés.
           </p>
-          <DataTable<BenchRow>
-            caption="Indicateurs par pharmacie"
-            testId="benchmark-table"
-            deps={[period.from, period.to]}
-            rowKey={(r) => r.pharmacyId}
-            load={async (q, signal) => clientSide((await get<{ rows: BenchRow[] }>('/api/group/benchmark', { ...period }, signal)).rows, ['pharmacyName'])(q)}
-            columns={[
-              { key: 'pharmacyName', label: 'Pharmacie', sortable: true, render: (r) => <a href={`/app/pharmacies/${r.pharmacyId}/tableau-de-bord`}>{r.pharmacyName}</a> },
-              { key: 'revenueTtcCents', label: 'CA TTC', kind: 'money', sortable: true },
-              { key: 'marginHtCents', label: 'Marge HT', kind: 'money', sortable: true },
-              { key: 'markRate', label: 'Taux de marque', kind: 'ratio', sortable: true },
-              { key: 'basketAvgCents', label: 'Panier moyen', kind: 'money', sortable: true },
-              { key: 'genericShare', label: 'Part générique', kind: 'ratio', sortable: true },
-            ]}
-          />
-        </>
+        ) : (
+          <div class="table-scroll">
+            <table data-testid="benchmark-table">
+              <caption>Répartition sur {b.peers} pharmacies participantes</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Indicateur</th>
+                  <th scope="col" class="num">1er quartile</th>
+                  <th scope="col" class="num">Médiane</th>
+                  <th scope="col" class="num">3e quartile</th>
+                </tr>
+              </thead>
+              <tbody>
+                {b.kpis.map((k) => (
+                  <tr key={k.kpi}>
+                    <th scope="row">{KPI_LABELS[k.kpi] ?? k.kpi}</th>
+                    <td class="num">{fmt(k.kpi, k.q1)}</td>
+                    <td class="num">{fmt(k.kpi, k.median)}</td>
+                    <td class="num">{fmt(k.kpi, k.q3)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ))}
+      {b?.pharmacies && b.pharmacies.length > 0 && (
+        <div class="table-scroll">
+          <table data-testid="benchmark-pharmacies">
+            <caption>Pharmacies qui vous ont accordé le détail</caption>
+            <thead>
+              <tr>
+                <th scope="col">Pharmacie</th>
+                {KPI_ORDER.map((k) => (
+                  <th scope="col" class="num" key={k}>
+                    {KPI_LABELS[k]}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {b.pharmacies.map((p) => (
+                <tr key={p.pharmacyId}>
+                  <th scope="row">
+                    <a href={`/app/pharmacies/${p.pharmacyId}/tableau-de-bord`}>{p.name}</a>
+                  </th>
+                  {KPI_ORDER.map((k) => (
+                    <td class="num" key={k}>
+                      {fmt(k, p.values[k])}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {granted.data && (
+        <section aria-labelledby="granted-title">
+          <h2 id="granted-title">Pharmacies qui vous ont accordé un accès</h2>
+          {granted.data.pharmacies.length === 0 ? (
+            <p>Aucune pour l’instant.</p>
+          ) : (
+            <ul>
+              {granted.data.pharmacies.map((p) => (
+                <li key={p.id}>
+                  <a href={`/app/pharmacies/${p.id}/tableau-de-bord`}>{p.name}</a> — {p.permissions.includes('details') ? 'chiffres et détail' : 'chiffres agrégés'}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
       )}
     </>
   );

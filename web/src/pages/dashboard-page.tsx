@@ -1,86 +1,101 @@
-import { PharmacyName, type PharmacyInfo } from '../components/pharmacy-gate';
-import { fetchKpis, fetchSplit, fetchSupplierSpend, fetchTimeseries, SEGMENT_LABELS, TABLES } from '../api/analytics';
+import { useMemo } from 'preact/hooks';
+import { fetchDashboard, FAMILY_LABELS, type Family } from '../api/analytics';
+import { get } from '../api/client';
 import { BarList, MoneyTimeChart } from '../components/charts';
 import { KpiCard } from '../components/kpi-card';
 import { ErrorNotice, Loading } from '../components/notice';
 import { PeriodPicker, periodQuery, usePeriod } from '../components/period-picker';
+import { PharmacyName, type PharmacyInfo } from '../components/pharmacy-gate';
 import { useApi } from '../components/use-api';
-import { formatDate } from '../format';
+import { formatCentsRounded, formatDate } from '../format';
 import { useLocation } from '../router';
-import { TABLE_TITLES } from './data-page';
+import { TABLE_LINKS } from './data-page';
 
 /**
- * The pharmacy dashboard: five KPI cards compared with the previous period of the
- * same length, revenue and margin over time, the revenue split by segment and the
- * supplier spend. Each block loads on its own so one slow query does not blank the page.
+ * The pharmacy dashboard: KPI cards compared with the previous period of the same
+ * length, revenue and margin per month, the revenue split by family and the
+ * supplier spend. The supplier block loads on its own (it needs the detail
+ * permission a group admin may not hold).
  */
 export function DashboardPage({ info, pharmacyId }: { info: PharmacyInfo; pharmacyId: string }) {
   const { query } = useLocation();
   const [period, setPeriod] = usePeriod(query);
   const deps = [pharmacyId, period.from, period.to];
-  const kpis = useApi((s) => fetchKpis(pharmacyId, period, s), deps);
-  const series = useApi((s) => fetchTimeseries(pharmacyId, period, s), deps);
-  const split = useApi((s) => fetchSplit(pharmacyId, period, s), deps);
-  const suppliers = useApi((s) => fetchSupplierSpend(pharmacyId, period, s), deps);
-  const k = kpis.data;
+  const dash = useApi((s) => fetchDashboard(pharmacyId, period, s), deps);
+  const suppliers = useApi(
+    (s) => get<{ rows: { supplierId: string; name: string; netHtCents: number }[] }>(`/api/pharmacies/${encodeURIComponent(pharmacyId)}/analytics/purchases`, { ...period }, s),
+    deps,
+  );
+  const d = dash.data;
+  const months = useMemo(() => d?.monthly.map((m) => m.month) ?? [], [d]);
+  const series = useMemo(
+    () =>
+      d
+        ? [
+            { label: 'CA HT', values: d.monthly.map((m) => m.caHtCents), colorVar: '--chart-1' },
+            { label: 'Marge HT', values: d.monthly.map((m) => m.marginHtCents), colorVar: '--chart-2' },
+          ]
+        : [],
+    [d],
+  );
 
   return (
     <>
       <h1>Tableau de bord</h1>
       <PharmacyName info={info} />
       <PeriodPicker value={period} onChange={setPeriod} />
-      <ErrorNotice error={kpis.error} />
-      <section aria-labelledby="kpi-title">
-        <h2 id="kpi-title">Indicateurs clés</h2>
-        {k ? (
-          <>
+      <ErrorNotice error={dash.error} />
+      {dash.loading && !d && <Loading />}
+      {d && (
+        <>
+          <section aria-labelledby="kpi-title">
+            <h2 id="kpi-title">Indicateurs clés</h2>
             <p class="muted">
-              Du {formatDate(k.period.from)} au {formatDate(k.period.to)}, comparé au {formatDate(k.previousPeriod.from)} – {formatDate(k.previousPeriod.to)}.
+              Du {formatDate(d.period.from)} au {formatDate(d.period.to)}, comparé au {formatDate(d.previousPeriod.from)} – {formatDate(d.previousPeriod.to)}.
             </p>
             <div class="kpi-grid">
-              <KpiCard testId="kpi-revenue" label="Chiffre d’affaires TTC" kind="money" value={k.current.revenueTtcCents} previous={k.previous.revenueTtcCents} />
-              <KpiCard testId="kpi-margin" label="Marge brute HT" kind="money" value={k.current.marginHtCents} previous={k.previous.marginHtCents} />
-              <KpiCard testId="kpi-mark-rate" label="Taux de marque" kind="ratio" value={k.current.markRate} previous={k.previous.markRate} />
-              <KpiCard testId="kpi-basket" label="Panier moyen TTC" kind="money" value={k.current.basketAvgCents} previous={k.previous.basketAvgCents} />
-              <KpiCard testId="kpi-generic" label="Part des génériques" kind="ratio" value={k.current.genericShare} previous={k.previous.genericShare} />
+              <KpiCard testId="kpi-ca" label="Chiffre d’affaires TTC" kind="money" value={d.current.caTtcCents} previous={d.previous.caTtcCents} />
+              <KpiCard testId="kpi-marge" label="Marge brute HT (honoraires inclus)" kind="money" value={d.current.marginHtCents} previous={d.previous.marginHtCents} />
+              <KpiCard testId="kpi-taux-marque" label="Taux de marque" kind="pct" value={d.current.tauxMarquePct} previous={d.previous.tauxMarquePct} />
+              <KpiCard testId="kpi-panier" label="Panier moyen TTC" kind="money" value={d.current.panierMoyenCents} previous={d.previous.panierMoyenCents} />
+              <KpiCard testId="kpi-generiques" label="Part des génériques" kind="pct" value={d.current.genericSharePct} previous={d.previous.genericSharePct} />
             </div>
-          </>
-        ) : (
-          kpis.loading && <Loading />
-        )}
-      </section>
-      <section aria-labelledby="charts-title" class="charts">
-        <h2 id="charts-title">Évolution et répartition</h2>
-        <ErrorNotice error={series.error} />
-        {series.data && (
-          <MoneyTimeChart
-            title="Chiffre d’affaires HT et marge HT par jour"
-            days={series.data.points.map((p) => p.day)}
-            series={[
-              { label: 'CA HT', values: series.data.points.map((p) => p.revenueHtCents), colorVar: '--chart-1' },
-              { label: 'Marge HT', values: series.data.points.map((p) => p.marginHtCents), colorVar: '--chart-2' },
-            ]}
-          />
-        )}
-        <div class="chart-row">
-          <ErrorNotice error={split.error} />
-          {split.data && (
-            <BarList
-              testId="split"
-              title="Répartition du CA HT"
-              items={split.data.segments.map((s) => ({ label: SEGMENT_LABELS[s.segment] ?? s.segment, cents: s.revenueHtCents }))}
-            />
-          )}
-          <ErrorNotice error={suppliers.error} />
-          {suppliers.data && <BarList testId="suppliers" title="Achats HT par fournisseur" items={suppliers.data.suppliers.map((s) => ({ label: s.supplier, cents: s.spendHtCents }))} />}
-        </div>
-      </section>
+            {d.stock && (
+              <p>
+                Stock au {formatDate(d.stock.snapshotOn)} : {formatCentsRounded(d.stock.valueHtCents)} HT ({d.stock.products} produits).
+              </p>
+            )}
+          </section>
+          <section aria-labelledby="charts-title" class="charts">
+            <h2 id="charts-title">Évolution et répartition</h2>
+            {d.monthly.length > 0 ? <MoneyTimeChart title="Chiffre d’affaires HT et marge HT par mois" months={months} series={series} /> : <p>Aucune vente sur la période.</p>}
+            <div class="chart-row">
+              <BarList
+                testId="split"
+                title="Répartition du CA HT"
+                items={(Object.keys(FAMILY_LABELS) as Family[]).map((f) => ({ label: FAMILY_LABELS[f], cents: d.current.split[f]?.caHtCents ?? 0 }))}
+              />
+              {suppliers.data && (
+                <BarList
+                  testId="suppliers"
+                  title="Achats nets HT par fournisseur"
+                  items={suppliers.data.rows
+                    .slice()
+                    .sort((a, b) => b.netHtCents - a.netHtCents)
+                    .slice(0, 8)
+                    .map((s) => ({ label: s.name, cents: s.netHtCents }))}
+                />
+              )}
+            </div>
+          </section>
+        </>
+      )}
       <section aria-labelledby="tables-title">
         <h2 id="tables-title">Données détaillées</h2>
         <ul class="link-list">
-          {TABLES.map((t) => (
-            <li key={t}>
-              <a href={`/app/pharmacies/${pharmacyId}/donnees/${t}${periodQuery(period)}`}>{TABLE_TITLES[t]}</a>
+          {TABLE_LINKS.map(([slug, title]) => (
+            <li key={slug}>
+              <a href={`/app/pharmacies/${pharmacyId}/donnees/${slug}${periodQuery(period)}`}>{title}</a>
             </li>
           ))}
         </ul>
