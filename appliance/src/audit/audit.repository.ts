@@ -34,7 +34,7 @@ export class AuditRepository {
   }
 
   async lastHash(): Promise<string | undefined> {
-    const rows = (await this.m.query('SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1')) as { hash: string }[];
+    const rows = (await this.m.query('SELECT hash FROM audit_log ORDER BY audit_log.id DESC LIMIT 1')) as { hash: string }[];
     return rows[0]?.hash;
   }
 
@@ -48,13 +48,13 @@ export class AuditRepository {
   }
 
   async page(afterId: string, limit: number): Promise<AuditRow[]> {
-    return (await this.m.query(`SELECT ${COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit])) as AuditRow[];
+    return (await this.m.query(`SELECT ${COLUMNS} FROM audit_log WHERE id > $1 ORDER BY audit_log.id LIMIT $2`, [afterId, limit])) as AuditRow[];
   }
 
   /** Latest entries of one pharmacy (pharmacy_id leads the index). */
   async listForPharmacy(pharmacyId: string, beforeId: string | undefined, limit: number): Promise<AuditRow[]> {
     return (await this.m.query(
-      `SELECT ${COLUMNS} FROM audit_log WHERE pharmacy_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,
+      `SELECT ${COLUMNS} FROM audit_log WHERE pharmacy_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY audit_log.id DESC LIMIT $3`,
       [pharmacyId, beforeId ?? null, limit],
     )) as AuditRow[];
   }

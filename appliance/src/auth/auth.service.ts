@@ -333,8 +333,11 @@ export class AuthService {
     await this.audit({ action: 'auth.password.reset', actorUserId: user.id, actorRole: user.role, pharmacyId: user.pharmacyId, targetType: 'user', targetId: user.id, ip: meta.ip, requestId: meta.requestId, details: { sessionsEnded: ended } });
   }
 
-  /** Emails a verification link to a pending account (new account, or resend). */
-  async sendVerification(userId: string): Promise<void> {
+  /**
+   * Emails a verification link to a pending account (new account, or resend).
+   * `wait`: deliver before returning (admin actions, the console); public resends don't wait.
+   */
+  async sendVerification(userId: string, wait = false): Promise<void> {
     const repo = new UserRepository(this.app.db.manager);
     const u = await repo.summary(userId);
     if (!u || u.status !== 'pending') return;
@@ -343,7 +346,9 @@ export class AuthService {
     await repo.expireTokens(u.id, 'verify_email', now);
     await repo.insertToken({ userId: u.id, purpose: 'verify_email', hash: tokenHash(token), now, expiresAt: new Date(now.getTime() + VERIFY_TOKEN_HOURS * 3600_000) });
     const link = `${this.app.config.PUBLIC_URL.replace(/\/+$/, '')}/app/activer#jeton=${token}`;
-    this.sendLater(verifyEmail(u.email, u.displayName, link, VERIFY_TOKEN_HOURS), 'email verification');
+    const msg = verifyEmail(u.email, u.displayName, link, VERIFY_TOKEN_HOURS);
+    if (!wait) return this.sendLater(msg, 'email verification');
+    await this.rt.mailer.send(msg).catch((err: unknown) => this.app.logger.error({ err }, 'verification email not sent'));
   }
 
   /** Resend from the public form: same answer whether the address exists or not. */

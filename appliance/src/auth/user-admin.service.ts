@@ -64,7 +64,7 @@ export class UserAdminService {
       emailVerifiedAt: u.activate ? now : null,
     });
     await recordAudit(this.app.db, { ...actor, action: 'user.created', pharmacyId: u.pharmacyId ?? null, targetType: 'user', targetId: id, details: { ...actor.details, role: u.role, email: hashEmail(email), activated: !!u.activate } }, now);
-    if (!u.activate) await this.auth.sendVerification(id);
+    if (!u.activate) await this.auth.sendVerification(id, true);
     return (await this.repo().summary(id))!;
   }
 

@@ -29,9 +29,11 @@ export function registerAuditCommand(program: Command): void {
               process.stdout.write(`  - entrée ${p.id} : ${p.kind === 'modified' ? 'modifiée après écriture' : 'chaînage rompu (entrée précédente supprimée ou réécrite)'}\n`);
             }
           }
-          process.exitCode = v.ok ? 0 : 1;
-        } finally {
           await rt.close();
+          process.exit(v.ok ? 0 : 1);
+        } catch (err) {
+          await rt.close();
+          throw err;
         }
       } catch (err) {
         fail(logger, err, 'la vérification du journal d’audit a échoué');

@@ -23,25 +23,29 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-/** Runs an action with a migrated runtime, turning AppErrors into a French message and exit 1. */
+/**
+ * Runs an action with a migrated runtime. A refusal (AppError 4xx) prints its French
+ * message and exits 1; anything else is logged and exits 1 through `fail`. The exit
+ * is explicit: the console's exit status is part of its contract with scripts.
+ */
 async function withRuntime(program: Command, fn: (rt: Runtime) => Promise<void>): Promise<void> {
   const config = loadConfigOrExit(program.opts<GlobalOptions>());
   const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   let rt: Runtime | undefined;
+  let refused = false;
   try {
     rt = await openRuntime(config, logger);
     await fn(rt);
   } catch (err) {
-    if (err instanceof AppError && err.status < 500) {
-      process.stderr.write(`Erreur : ${err.userMessage}\n`);
-      process.exitCode = 1;
-    } else {
+    if (!(err instanceof AppError && err.status < 500)) {
       await rt?.close();
       fail(logger, err, 'la commande a échoué');
     }
-  } finally {
-    await rt?.close();
+    process.stderr.write(`Erreur : ${err.userMessage}\n`);
+    refused = true;
   }
+  await rt?.close();
+  process.exit(refused ? 1 : 0);
 }
 
 async function resolveUserId(rt: Runtime, emailOrId: string): Promise<string> {
