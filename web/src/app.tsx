@@ -11,7 +11,7 @@ import { DashboardPage } from './pages/dashboard-page';
 import { DataPage } from './pages/data-page';
 import { PharmacyAdminPage } from './pages/pharmacy-admin-page';
 import { SessionsPage } from './pages/sessions-page';
-import { AuditPage, BackupsPage, ReadOnlyPage, StatusPage, UpgradesPage } from './pages/supervision-pages';
+import { AuditPage, BackupsPage, BreakGlassPage, ReadOnlyPage, StatusPage, UpgradesPage } from './pages/supervision-pages';
 import { match, navigate, useLocation } from './router';
 
 const PHARMACY_ROLES: Role[] = ['user', 'pharmacy_admin', 'group_admin', 'super_admin'];
@@ -45,6 +45,7 @@ export const ROUTES: RouteDef[] = [
   { pattern: '/app/supervision/sauvegardes', title: 'Sauvegardes et exercices de restauration', access: SUPER, render: () => <BackupsPage /> },
   { pattern: '/app/supervision/lecture-seule', title: 'Mode lecture seule', access: SUPER, render: () => <ReadOnlyPage /> },
   { pattern: '/app/supervision/journal', title: 'Journal d’audit', access: SUPER, render: () => <AuditPage /> },
+  { pattern: '/app/supervision/acces-urgence', title: 'Accès d’urgence', access: SUPER, render: () => <BreakGlassPage /> },
   { pattern: '/app/supervision/mises-a-jour', title: 'Mises à jour', access: SUPER, render: () => <UpgradesPage /> },
 ];
 

@@ -179,3 +179,23 @@ export async function tabSequence(page: Page, n: number): Promise<string[]> {
   }
   return out;
 }
+
+/**
+ * Signs a page in through the login API from inside the page (the auth browser
+ * test covers the form itself): the server sets its `__Host-` cookies as for any
+ * login (pass `totp` for accounts that have it).
+ */
+export async function signIn(page: Page, email: string, password: string, extra: { totp?: string } = {}): Promise<void> {
+  await page.goto('/app/connexion');
+  await page.locator('h1').waitFor();
+  const status = await page.evaluate(`(async () => {
+    const { csrfToken } = await fetch('/api/auth/csrf').then((r) => r.json());
+    const r = await fetch('/api/auth/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken },
+      body: JSON.stringify(${JSON.stringify({ email, password, ...extra })}),
+    });
+    return r.status;
+  })()`);
+  if (status !== 200) throw new Error(`sign-in of ${email} failed with HTTP ${String(status)}`);
+}

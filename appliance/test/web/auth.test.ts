@@ -1,15 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { createGroupement, createUser, sessionFor } from '../helpers/auth.js';
 import { assertAccessible, assertClean, launchBrowser, openPage, screenshot, startBrowserApp } from '../helpers/browser.js';
+import { oathtoolTotp as totp } from '../helpers/totp.js';
 
 const SEED = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-
-/** A TOTP code from oathtool (the independent implementation), `offset` steps from now. */
-function totp(secret: string, offset = 0): string {
-  const now = new Date(Date.now() + offset * 30_000).toISOString().replace('T', ' ').slice(0, 19);
-  return execFileSync('oathtool', ['--totp', '--base32', `--now=${now} UTC`, secret], { encoding: 'utf8' }).trim();
-}
 
 // Login with the TOTP step, TOTP enrolment, sessions and logout, tenant isolation by
 // URL and role-gated pages — in headless Chromium against the real app.

@@ -35,7 +35,7 @@ export function MoneyTimeChart({ title, months, series }: { title: string; month
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
         series: [
-          { value: (_u, v) => (v === null ? '—' : formatMonth(new Date(v * 1000))) },
+          { label: 'Mois', value: (_u, v) => (v === null ? '—' : formatMonth(new Date(v * 1000))) },
           ...series.map((s) => ({
             label: s.label,
             stroke: cssVar(el, s.colorVar, '#0b6e4f'),

@@ -22,6 +22,7 @@ export function navFor(account: Account | null): NavItem[] {
       { href: '/app/supervision/sauvegardes', label: 'Sauvegardes' },
       { href: '/app/supervision/lecture-seule', label: 'Lecture seule' },
       { href: '/app/supervision/journal', label: 'Journal d’audit' },
+      { href: '/app/supervision/acces-urgence', label: 'Accès d’urgence' },
       { href: '/app/supervision/mises-a-jour', label: 'Mises à jour' },
     );
   }

@@ -1,7 +1,7 @@
 import { PharmacyName, type PharmacyInfo } from '../components/pharmacy-gate';
 import { useState } from 'preact/hooks';
 import { del, get, post } from '../api/client';
-import { ROLE_LABELS, type Role } from '../api/session';
+import { currentAccount, ROLE_LABELS, type Role } from '../api/session';
 import { announce } from '../components/announce';
 import { clientSide, DataTable } from '../components/data-table';
 import { Field } from '../components/field';
@@ -34,15 +34,32 @@ interface BreakGlassRow {
   closedAt: string | null;
   active: boolean;
 }
-/** An agent as the pharmacy admin sees it (feat/agent admin API). */
+/** What one sync read, sent and withheld per table (agent protocol: syncSummarySchema). */
+interface SyncSummary {
+  profile: string;
+  startedAt: string;
+  finishedAt: string;
+  tables: { entity: string; source: string; columns: string[]; read: number; sent: number; withheld: Record<string, number>; refused?: string }[];
+}
+/** An agent as `GET /api/pharmacies/:id/agents` lists it. */
 interface AgentRow {
   id: string;
-  name?: string | null;
+  hostname: string | null;
+  agentVersion: string | null;
   status: string;
-  lastSyncAt: string | null;
-  lgo?: string | null;
-  transparency?: { sent: Record<string, number>; withheld: Record<string, number> } | null;
+  createdAt: string;
+  revokedAt: string | null;
+  lastSeenAt: string | null;
+  lastSummary: SyncSummary | null;
+  lastSummaryAt: string | null;
 }
+
+const WITHHELD_REASONS: Record<string, string> = {
+  patient: 'donnée patient',
+  denylist: 'colonne interdite',
+  scanner: 'valeur suspecte',
+  invalid: 'ligne invalide',
+};
 
 const STATUS_LABELS: Record<string, string> = { pending: 'En attente d’activation', active: 'Actif', disabled: 'Désactivé', revoked: 'Révoqué', online: 'En ligne', late: 'En retard', never: 'Jamais connecté' };
 const GRANT_LABELS = { aggregates: 'Chiffres agrégés seulement', details: 'Chiffres agrégés et données détaillées' };
@@ -119,7 +136,7 @@ function UsersSection({ base }: { base: string }) {
             key: 'actions',
             label: 'Action',
             render: (r) =>
-              r.status === 'disabled' ? (
+              r.status === 'disabled' || r.id === currentAccount()?.id ? (
                 '—'
               ) : (
                 <button type="button" class="button-secondary" onClick={() => disable(r)} aria-label={`Désactiver ${r.displayName}`}>
@@ -151,7 +168,8 @@ function UsersSection({ base }: { base: string }) {
 function AgentsSection({ base }: { base: string }) {
   const [code, setCode] = useState<{ code: string; expiresAt: string } | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const agents = useApi((s) => get<{ agents: AgentRow[] }>(`${base}/agents`, undefined, s), [base]);
+  const [version, setVersion] = useState(0);
+  const agents = useApi((s) => get<{ agents: AgentRow[] }>(`${base}/agents`, undefined, s), [base, version]);
   const newCode = async () => {
     setError(null);
     try {
@@ -160,25 +178,70 @@ function AgentsSection({ base }: { base: string }) {
       setError(err);
     }
   };
-  const summary = (m: Record<string, number> | undefined) =>
-    m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k} : ${formatInteger(v)}`).join(', ') : 'rien';
+  const revoke = async (a: AgentRow) => {
+    setError(null);
+    if (!window.confirm(`Révoquer l’agent ${a.hostname ?? a.id} ? Il ne pourra plus rien envoyer.`)) return;
+    try {
+      await post(`${base}/agents/${a.id}/revoke`);
+      announce('Agent révoqué.');
+      setVersion((v) => v + 1);
+    } catch (err) {
+      setError(err);
+    }
+  };
   return (
     <section aria-labelledby="agents-title">
       <h2 id="agents-title">Agents de la pharmacie</h2>
-      <p>L’agent installé à côté du logiciel de la pharmacie (LGO) n’envoie que des données commerciales, jamais de données patient.</p>
+      <p>L’agent installé à côté du logiciel de la pharmacie (LGO) n’envoie que des données commerciales, jamais de données patient. Le résumé ci-dessous dit ce qu’il a lu, envoyé et retenu.</p>
       <ErrorNotice error={error ?? agents.error} />
       {agents.data && (
         <ul class="card-list" data-testid="agents">
           {agents.data.agents.length === 0 && <li>Aucun agent enrôlé.</li>}
           {agents.data.agents.map((a) => (
-            <li key={a.id} class="card">
-              <h3>{a.name ?? a.lgo ?? 'Agent'}</h3>
+            <li key={a.id} class={a.status === 'revoked' ? 'card' : 'card'}>
+              <h3>
+                {a.hostname ?? 'Agent'} {a.agentVersion ? `(version ${a.agentVersion})` : ''}
+              </h3>
               <p>
-                État : {STATUS_LABELS[a.status] ?? a.status} — dernière synchronisation : {formatDateTime(a.lastSyncAt)}
+                État : {STATUS_LABELS[a.status] ?? a.status} — dernier contact : {formatDateTime(a.lastSeenAt)}
+                {a.lastSummaryAt ? ` — dernière synchronisation : ${formatDateTime(a.lastSummaryAt)}` : ''}
               </p>
-              {a.transparency && (
+              {a.lastSummary && (
+                <table>
+                  <caption>Dernière synchronisation (profil {a.lastSummary.profile})</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Données</th>
+                      <th scope="col" class="num">Lues</th>
+                      <th scope="col" class="num">Envoyées</th>
+                      <th scope="col">Retenues (jamais envoyées)</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {a.lastSummary.tables.map((tb) => (
+                      <tr key={tb.entity}>
+                        <th scope="row">{tb.entity}</th>
+                        <td class="num">{formatInteger(tb.read)}</td>
+                        <td class="num">{formatInteger(tb.sent)}</td>
+                        <td>
+                          {tb.refused
+                            ? `table refusée : ${tb.refused}`
+                            : Object.keys(tb.withheld).length === 0
+                              ? 'aucune'
+                              : Object.entries(tb.withheld)
+                                  .map(([k, v]) => `${formatInteger(v)} (${WITHHELD_REASONS[k] ?? k})`)
+                                  .join(', ')}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+              {a.status !== 'revoked' && (
                 <p>
-                  Envoyé : {summary(a.transparency.sent)}. Retenu (jamais envoyé) : {summary(a.transparency.withheld)}.
+                  <button type="button" class="button-secondary" onClick={() => revoke(a)}>
+                    Révoquer cet agent
+                  </button>
                 </p>
               )}
             </li>

@@ -182,25 +182,60 @@ export function ReadOnlyPage() {
 
 interface AuditRow {
   id: string;
-  at: string;
+  createdAt: string;
   action: string;
-  level?: string;
+  level: string;
   actorUserId: string | null;
   actorRole: string | null;
   pharmacyId: string | null;
-  ip?: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  details: Record<string, unknown>;
+}
+interface AuditVerification {
+  ok: boolean;
+  rows: number;
+  problems: { id: string; kind: 'modified' | 'broken_link'; message: string }[];
 }
 
-/** The audit log with its hash-chain verification (identity: /api/admin/audit, /api/admin/audit/verify). */
+const LEVELS: Record<string, string> = { info: 'Information', warning: 'Avertissement', alert: 'ALERTE' };
+const PAGE = 50;
+
+/** The audit log with its hash-chain verification (audit: GET /api/admin/audit, POST /api/admin/audit/verify). */
 export function AuditPage() {
-  const [check, setCheck] = useState<{ ok: boolean; checked: number; firstBadId?: string | null } | null>(null);
+  const [check, setCheck] = useState<AuditVerification | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [entries, setEntries] = useState<AuditRow[]>([]);
+  const [done, setDone] = useState(false);
+  const [action, setAction] = useState('');
+  const [filter, setFilter] = useState('');
+  const first = useApi(
+    (s) =>
+      get<{ entries: AuditRow[] }>('/api/admin/audit', { limit: PAGE, action: filter || undefined }, s).then((r) => {
+        setEntries(r.entries);
+        setDone(r.entries.length < PAGE);
+        return r;
+      }),
+    [filter],
+  );
+  const more = async () => {
+    setError(null);
+    try {
+      const last = entries[entries.length - 1];
+      const r = await get<{ entries: AuditRow[] }>('/api/admin/audit', { limit: PAGE, before: last?.id, action: filter || undefined });
+      setEntries([...entries, ...r.entries]);
+      setDone(r.entries.length < PAGE);
+      announce(`${r.entries.length} entrées de plus.`);
+    } catch (e) {
+      setError(e);
+    }
+  };
   const verify = async () => {
     setError(null);
     try {
-      const r = await post<{ ok: boolean; checked: number; firstBadId?: string | null }>('/api/admin/audit/verify');
+      const r = await post<AuditVerification>('/api/admin/audit/verify');
       setCheck(r);
-      announce(r.ok ? 'Chaîne du journal intacte.' : 'Chaîne du journal rompue.', r.ok ? 'polite' : 'assertive');
     } catch (e) {
       setError(e);
     }
@@ -209,7 +244,7 @@ export function AuditPage() {
     <>
       <h1>Journal d’audit</h1>
       <p>Chaque entrée est chaînée à la précédente par une empreinte : toute modification ou suppression est détectable.</p>
-      <ErrorNotice error={error} />
+      <ErrorNotice error={error ?? first.error} />
       <p>
         <button class="button" type="button" onClick={verify}>
           Vérifier la chaîne
@@ -217,30 +252,73 @@ export function AuditPage() {
       </p>
       {check &&
         (check.ok ? (
-          <InfoNotice>Chaîne intacte : {check.checked} entrées vérifiées.</InfoNotice>
+          <InfoNotice>
+            <span data-testid="audit-chain-ok">Chaîne intacte : {check.rows} entrées vérifiées.</span>
+          </InfoNotice>
         ) : (
-          <div class="notice notice-error" role="alert">
-            <p>Chaîne ROMPUE à l’entrée {check.firstBadId ?? '?'} : le journal a été altéré. Prévenez le responsable sécurité.</p>
+          <div class="notice notice-error" role="alert" data-testid="audit-chain-broken">
+            <p>Journal ALTÉRÉ : {check.problems.length} problème(s) sur {check.rows} entrées. Prévenez le responsable sécurité.</p>
+            <ul>
+              {check.problems.map((p) => (
+                <li key={`${p.id}-${p.kind}`}>
+                  Entrée {p.id} : {p.kind === 'modified' ? 'modifiée après écriture' : 'chaînage rompu (entrée précédente supprimée ou réécrite)'}
+                </li>
+              ))}
+            </ul>
           </div>
         ))}
-      <DataTable<AuditRow>
-        caption="Entrées du journal"
-        testId="audit-table"
-        rowKey={(r) => String(r.id)}
-        pageSize={50}
-        load={async (q, signal) => {
-          const r = await get<{ entries: AuditRow[]; total?: number }>('/api/admin/audit', { page: q.page, limit: q.pageSize, q: q.q }, signal);
-          return { rows: r.entries, total: r.total ?? r.entries.length };
+      <form
+        class="table-tools"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilter(action.trim());
         }}
-        columns={[
-          { key: 'at', label: 'Date', kind: 'datetime' },
-          { key: 'action', label: 'Action' },
-          { key: 'level', label: 'Niveau' },
-          { key: 'actorRole', label: 'Rôle de l’auteur' },
-          { key: 'pharmacyId', label: 'Pharmacie' },
-          { key: 'ip', label: 'Adresse IP' },
-        ]}
-      />
+      >
+        <label for="audit-action">Type d’action commençant par</label>
+        <input id="audit-action" type="search" value={action} placeholder="auth.login" onInput={(e) => setAction((e.target as HTMLInputElement).value)} />
+        <button class="button-secondary" type="submit">
+          Filtrer
+        </button>
+      </form>
+      <div class="table-scroll">
+        <table data-testid="audit-table">
+          <caption>Entrées du journal, les plus récentes d’abord</caption>
+          <thead>
+            <tr>
+              <th scope="col">N°</th>
+              <th scope="col">Date</th>
+              <th scope="col">Action</th>
+              <th scope="col">Niveau</th>
+              <th scope="col">Rôle de l’auteur</th>
+              <th scope="col">Cible</th>
+              <th scope="col">Adresse IP</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((e) => (
+              <tr key={e.id}>
+                <td class="num">{e.id}</td>
+                <td>{formatDateTime(e.createdAt)}</td>
+                <td>
+                  <code>{e.action}</code>
+                </td>
+                <td>{LEVELS[e.level] ?? e.level}</td>
+                <td>{e.actorRole ?? 'console / système'}</td>
+                <td>{e.targetType ? `${e.targetType} ${e.targetId ?? ''}` : '—'}</td>
+                <td>{e.ip ?? '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {first.loading && <Loading />}
+      {!done && entries.length > 0 && (
+        <p>
+          <button class="button-secondary" type="button" onClick={more}>
+            Entrées plus anciennes
+          </button>
+        </p>
+      )}
     </>
   );
 }
@@ -332,6 +410,97 @@ export function UpgradesPage() {
           { key: 'message', label: 'Détail' },
         ]}
       />
+    </>
+  );
+}
+
+interface BreakGlassRow {
+  id: string;
+  pharmacyId: string;
+  operatorName: string;
+  reason: string;
+  openedAt: string;
+  expiresAt: string;
+  closedAt: string | null;
+  active: boolean;
+}
+
+/**
+ * Break-glass for the operator (tenancy: /api/admin/break-glass): a written reason
+ * and a duration of at most 4 hours; the pharmacy's admins are told by email and
+ * see it in their administration page; every request under it is audited.
+ */
+export function BreakGlassPage() {
+  const [version, setVersion] = useState(0);
+  const [pharmacyId, setPharmacyId] = useState('');
+  const [reason, setReason] = useState('');
+  const [minutes, setMinutes] = useState('60');
+  const [error, setError] = useState<unknown>(null);
+  const list = useApi((s) => get<{ breakGlass: BreakGlassRow[] }>('/api/admin/break-glass', undefined, s), [version]);
+  const open = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      await post('/api/admin/break-glass', { pharmacyId: pharmacyId.trim(), reason, durationMinutes: Number(minutes) });
+      announce('Accès d’urgence ouvert. La pharmacie en est avertie.');
+      setReason('');
+      setVersion((v) => v + 1);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const close = async (id: string) => {
+    setError(null);
+    try {
+      await api('DELETE', `/api/admin/break-glass/${id}`);
+      announce('Accès d’urgence fermé.');
+      setVersion((v) => v + 1);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <>
+      <h1>Accès d’urgence</h1>
+      <p>Réservé aux incidents : l’accès aux données d’une pharmacie est justifié, limité à 4 heures, journalisé et signalé à ses titulaires.</p>
+      <ErrorNotice error={error ?? list.error} />
+      <form onSubmit={open} class="inline-form">
+        <Field label="Identifiant de la pharmacie" value={pharmacyId} onInput={setPharmacyId} required />
+        <Field label="Motif (au moins 20 caractères, visible par la pharmacie)" value={reason} onInput={setReason} required minLength={20} />
+        <div class="field">
+          <label for="bg-minutes">Durée</label>
+          <select id="bg-minutes" value={minutes} onChange={(e) => setMinutes((e.target as HTMLSelectElement).value)}>
+            <option value="15">15 minutes</option>
+            <option value="60">1 heure</option>
+            <option value="120">2 heures</option>
+            <option value="240">4 heures</option>
+          </select>
+        </div>
+        <button class="button" type="submit">
+          Ouvrir l’accès d’urgence
+        </button>
+      </form>
+      {list.data && (
+        <ul class="card-list" data-testid="break-glass-list">
+          {list.data.breakGlass.length === 0 && <li>Aucun accès d’urgence.</li>}
+          {list.data.breakGlass.map((b) => (
+            <li key={b.id} class={b.active ? 'card card-warning' : 'card'}>
+              <p>
+                <strong>{b.active ? 'En cours' : 'Terminé'}</strong> — pharmacie {b.pharmacyId}, du {formatDateTime(b.openedAt)} au {formatDateTime(b.closedAt ?? b.expiresAt)}
+              </p>
+              <p>Motif : {b.reason}</p>
+              {b.active && (
+                <p>
+                  <a href={`/app/pharmacies/${b.pharmacyId}/tableau-de-bord`}>Consulter la pharmacie</a>{' '}
+                  <button type="button" class="button-secondary" onClick={() => close(b.id)}>
+                    Fermer maintenant
+                  </button>
+                </p>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
     </>
   );
 }

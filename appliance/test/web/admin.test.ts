@@ -1,0 +1,124 @@
+import t from 'tap';
+import { createGroupement, createUser } from '../helpers/auth.js';
+import { assertAccessible, assertClean, launchBrowser, openPage, signIn, startBrowserApp } from '../helpers/browser.js';
+import { oathtoolTotp } from '../helpers/totp.js';
+
+const SUPER_SEED = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+const ADMIN_SEED = 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U';
+
+// Admin pages in the browser: the super-admin's audit log (chain verified, then
+// tampering detected) and break-glass; the titulaire's users, grants and the
+// break-glass notice; each page only for its role.
+t.test('admin pages in the browser', async (t) => {
+  const app = await startBrowserApp(t);
+  const db = app.app.db;
+  const { groupementId, pharmacyIds } = await createGroupement(db, 1);
+  const pharmacyA = pharmacyIds[0]!;
+  const operator = await createUser(app.app, { role: 'super_admin', totpSecret: SUPER_SEED });
+  const titulaire = await createUser(app.app, { role: 'pharmacy_admin', pharmacyId: pharmacyA, groupementId, totpSecret: ADMIN_SEED });
+  const groupAdmin = await createUser(app.app, { role: 'group_admin', groupementId });
+  const browser = await launchBrowser(t);
+  const REASON = 'Incident 4711 : rapprochement des factures demandé par le titulaire';
+
+  await t.test('super-admin: supervision menu, audit log with chain check, break-glass', async (t) => {
+    const tp = await openPage(t, browser, app.url);
+    const { page } = tp;
+    await signIn(page, operator.email, operator.password, { totp: oathtoolTotp(SUPER_SEED) });
+    await page.goto('/');
+    await page.waitForURL('**/app/supervision');
+    const nav = await page.getByRole('navigation', { name: 'Navigation principale' }).textContent();
+    t.match(nav, /Journal d’audit.*Accès d’urgence.*Mises à jour/, 'supervision entries');
+    t.notMatch(nav, /Tableau de bord|Administration|Benchmark/, 'no pharmacy or group entries');
+
+    await page.goto(`/app/pharmacies/${pharmacyA}/tableau-de-bord`);
+    await page.getByRole('heading', { name: 'Pharmacie inaccessible' }).waitFor();
+    t.pass('no pharmacy data for an operator without break-glass');
+
+    await page.goto('/app/supervision/journal');
+    const table = page.getByTestId('audit-table');
+    await table.getByText('auth.login.success').first().waitFor();
+    t.ok((await table.locator('tbody tr').count()) >= 1, 'entries listed');
+    await page.getByRole('button', { name: 'Vérifier la chaîne' }).click();
+    await page.getByTestId('audit-chain-ok').waitFor();
+    t.match(await page.getByTestId('audit-chain-ok').textContent(), /Chaîne intacte : \d+ entrées vérifiées/);
+    await assertAccessible(t, page, 'admin-audit');
+
+    // Someone with database superuser rights edits an entry behind the trigger's back.
+    await db.transaction(async (m) => {
+      await m.query(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change`);
+      await m.query(`UPDATE audit_log SET details = '{"edited": true}' WHERE id = (SELECT min(id) FROM audit_log)`);
+      await m.query(`ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change`);
+    });
+    await page.getByRole('button', { name: 'Vérifier la chaîne' }).click();
+    const broken = page.getByTestId('audit-chain-broken');
+    await broken.waitFor();
+    t.match(await broken.textContent(), /ALTÉRÉ.*modifiée après écriture/, 'tampering reported, in an alert');
+
+    await page.goto('/app/supervision/acces-urgence');
+    await page.getByLabel('Identifiant de la pharmacie').fill(pharmacyA);
+    await page.getByLabel(/^Motif/).fill(REASON);
+    await page.getByLabel('Durée').selectOption('15');
+    await page.getByRole('button', { name: 'Ouvrir l’accès d’urgence' }).click();
+    const list = page.getByTestId('break-glass-list');
+    await list.getByText('En cours').waitFor();
+    await assertAccessible(t, page, 'admin-break-glass');
+    await list.getByRole('link', { name: 'Consulter la pharmacie' }).click();
+    await page.getByText(/Accès d’urgence en cours/).waitFor();
+    t.match(await page.getByTestId('pharmacy-name').textContent(), /^Pharmacie /, 'the pharmacy opens under break-glass, with the notice');
+    await assertClean(t, tp, 'super-admin pages');
+  });
+
+  await t.test('titulaire: users (invite, disable), grants (grant, revoke), break-glass notice', async (t) => {
+    const tp = await openPage(t, browser, app.url);
+    const { page } = tp;
+    page.on('dialog', (d) => void d.accept());
+    await signIn(page, titulaire.email, titulaire.password, { totp: oathtoolTotp(ADMIN_SEED) });
+    await page.goto(`/app/pharmacies/${pharmacyA}/administration`);
+    const users = page.getByTestId('users-table');
+    await users.getByText(titulaire.email).waitFor();
+
+    await page.getByLabel('Nom affiché').fill('Camille Préparatrice');
+    await page.getByLabel('Adresse e-mail', { exact: true }).fill('camille@pharmacie.test');
+    await page.getByLabel('Rôle').selectOption('user');
+    await page.getByRole('button', { name: 'Envoyer l’invitation' }).click();
+    const invited = users.locator('tr', { hasText: 'camille@pharmacie.test' });
+    await invited.getByText('En attente d’activation').waitFor();
+    t.pass('invited colleague listed, pending activation');
+    await invited.getByRole('button', { name: 'Désactiver Camille Préparatrice' }).click();
+    await invited.getByText('Désactivé').waitFor();
+    t.pass('colleague disabled');
+
+    await page.getByLabel('Identifiant de l’administrateur du groupement').fill(groupAdmin.id);
+    await page.getByLabel('Portée').selectOption('aggregates');
+    await page.getByRole('button', { name: 'Accorder' }).click();
+    const grants = page.getByTestId('grants-table');
+    await grants.getByText('Chiffres agrégés seulement').waitFor();
+    t.pass('grant listed');
+
+    const bg = page.getByTestId('break-glass');
+    await bg.getByText(REASON).waitFor();
+    t.match(await bg.textContent(), /En cours/, 'the operator’s break-glass is shown to the titulaire');
+    await assertAccessible(t, page, 'admin-pharmacy');
+
+    await grants.getByRole('button', { name: /^Retirer l’accès/ }).click();
+    await grants.getByText('Aucune ligne.').waitFor();
+    t.pass('grant revoked');
+    await assertClean(t, tp, 'pharmacy administration');
+  });
+
+  await t.test('group admin: no pharmacy administration, no supervision', async (t) => {
+    const tp = await openPage(t, browser, app.url);
+    const { page } = tp;
+    await signIn(page, groupAdmin.email, groupAdmin.password);
+    await page.goto('/');
+    await page.waitForURL('**/app/groupement/benchmark');
+    for (const path of [`/app/pharmacies/${pharmacyA}/administration`, '/app/supervision', '/app/supervision/journal']) {
+      await page.goto(path);
+      await page.getByTestId('forbidden').waitFor();
+      t.pass(`${path} refused`);
+    }
+    const status = (await page.evaluate(`fetch('/api/admin/audit').then((r) => r.status)`)) as number;
+    t.equal(status, 403, 'the audit API refuses a group admin too');
+    await assertClean(t, tp, 'group admin refusals');
+  });
+});
