@@ -21,6 +21,7 @@ TEST_PACKAGES=(
   ca-certificates
   openssl
   procps
+  time             # GNU time: wall time and peak RSS in bench:backup
 )
 
 if [ "${1:-}" = "--list" ]; then printf '%s\n' "${TEST_PACKAGES[@]}"; exit 0; fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
+import { registerBackupCommands } from './backup.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
 import { registerUsersCommand } from './users.command.js';
 import { registerAuditCommand } from './audit.command.js';
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerUsersCommand(program);
   registerAuditCommand(program);
+  registerBackupCommands(program);
+  registerSchedulerCommand(program);
   return program;
 }
 

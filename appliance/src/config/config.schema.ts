@@ -54,6 +54,56 @@ export const configSchema = z.object({
   /** File (0600) holding the SMTP password; never the password itself in the environment. */
   SMTP_PASSWORD_FILE: z.string().min(1).optional(),
   MAIL_FROM: z.string().min(3).default('Officine Appliance <no-reply@officine.invalid>'),
+  // --- Backups (appliance/src/backup) ---
+  /** Public age X25519 recipients (vault + drill), comma-separated; never a private key. */
+  BACKUP_RECIPIENTS: csv
+    .default([])
+    .refine((l) => l.every((r) => /^age1[02-9ac-hj-np-z]{58}$/.test(r)), 'each recipient must be an age X25519 public key (age1…)'),
+  /** Alternatively, an age recipients file (one age1… per line, # comments). */
+  BACKUP_RECIPIENTS_FILE: z.string().min(1).optional(),
+  /** Targets that receive every backup: any of s3, nas. */
+  BACKUP_TARGETS: csv
+    .default([])
+    .refine((l) => l.every((x) => x === 's3' || x === 'nas'), 'targets are s3 and/or nas'),
+  /** When the nightly backup runs (node-cron syntax, in BACKUP_TIMEZONE). */
+  BACKUP_CRON: z.string().min(9).default('30 2 * * *'),
+  BACKUP_TIMEZONE: z.string().min(1).default('Europe/Paris'),
+  BACKUP_KEEP_DAILY: z.coerce.number().int().min(1).max(3650).default(35),
+  BACKUP_KEEP_MONTHLY_DAYS: z.coerce.number().int().min(0).max(3650).default(400),
+  /** Pinned Ed25519 public key (ed25519:BASE64) that signs manifests; on the drill host. Defaults to this appliance's own key. */
+  BACKUP_SIGNER_PUBLIC_KEY: z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/, 'must be ed25519:BASE64').optional(),
+  /** Pinned Ed25519 public key (ed25519:BASE64) of the drill host, to trust its reports. */
+  BACKUP_DRILL_PUBLIC_KEY: z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/, 'must be ed25519:BASE64').optional(),
+  /** Physical base backups + WAL archiving (point-in-time restore). */
+  BACKUP_WAL_ARCHIVING: z.enum(['on', 'off']).default('off'),
+  /** Where pg_dump, pg_restore, pg_basebackup live (Debian: /usr/bin). */
+  PG_BIN_DIR: z.string().min(1).default('/usr/bin'),
+  /** Where the age and zstd CLIs live. */
+  BACKUP_TOOLS_DIR: z.string().min(1).default('/usr/bin'),
+
+  /** S3-compatible object storage (Scaleway by default). */
+  S3_ENDPOINT: z.url().default('https://s3.fr-par.scw.cloud'),
+  S3_REGION: z.string().min(1).default('fr-par'),
+  S3_BUCKET: z.string().min(3).optional(),
+  S3_PREFIX: z.string().default('officine/'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  /** Secret file (0600) holding the S3 secret key, relative to SECRETS_DIR unless absolute. */
+  S3_SECRET_KEY_FILE: z.string().min(1).default('s3-secret-access-key'),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Whether every request carries a checksum (when_supported) or only those that require one. */
+  S3_CHECKSUMS: z.enum(['when_supported', 'when_required']).default('when_supported'),
+
+  /** The groupement's NAS: over SFTP (pinned host key) or a mount point. */
+  NAS_MODE: z.enum(['sftp', 'mount']).default('sftp'),
+  NAS_MOUNT_PATH: z.string().min(1).optional(),
+  NAS_SFTP_HOST: z.string().min(1).optional(),
+  NAS_SFTP_PORT: z.coerce.number().int().min(1).max(65535).default(22),
+  NAS_SFTP_USER: z.string().min(1).default('officine'),
+  /** Pinned host key fingerprint as `ssh-keygen -lf` prints it (SHA256:…). */
+  NAS_SFTP_HOST_KEY: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be SHA256:… (ssh-keygen -lf)').optional(),
+  /** Private key file (0600) for SFTP, relative to SECRETS_DIR unless absolute. */
+  NAS_SFTP_KEY_FILE: z.string().min(1).default('nas-sftp-key'),
+  NAS_SFTP_PATH: z.string().min(1).default('officine'),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,18 @@
+import { AppError } from '../http/errors.js';
+
+/**
+ * A backup, restore or drill refusal with a stable code (for logs, alerts and
+ * tests) and a French message for the operator.
+ */
+export class BackupError extends AppError {
+  constructor(code: string, frenchMessage: string, englishDetail?: string) {
+    super(500, code, frenchMessage, englishDetail ?? code);
+    this.name = 'BackupError';
+  }
+}
+
+/** One line for reports and logs: `code: French message` for our errors, the message otherwise. */
+export function describeError(err: unknown): string {
+  if (err instanceof AppError) return `${err.code}: ${err.userMessage}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,127 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pgLib from 'pg';
+import type { Test } from 'tap';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { SecretStore } from '../../src/config/secrets.js';
+import { APP_VERSION } from '../../src/config/version.js';
+import { createLogger, type Logger } from '../../src/logging/logger.js';
+import { BackupService } from '../../src/backup/backup.service.js';
+import type { BackupTarget } from '../../src/backup/targets/backup-target.js';
+import { DirectoryStore } from '../../src/backup/targets/directory-store.js';
+import { createTestDataSource } from '../helpers/db.js';
+import { tempDir } from '../helpers/app.js';
+
+/** An age key pair made by the Debian age-keygen (identity file 0600 + public recipient). */
+export function ageKeyPair(dir: string, name: string): { identity: string; recipient: string } {
+  const identity = join(dir, `${name}.key`);
+  execFileSync('age-keygen', ['-o', identity], { stdio: 'ignore' });
+  chmodSync(identity, 0o600);
+  return { identity, recipient: execFileSync('age-keygen', ['-y', identity]).toString().trim() };
+}
+
+/** A tmpfs mounted for the test (a real mount point, as the NAS mount target requires). */
+export function mountTmpfs(t: Test, mode = '0700'): string {
+  const dir = tempDir(t, 'officine-mnt-');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=512m,mode=${mode}`, 'tmpfs', dir]);
+  t.teardown(() => {
+    execFileSync('umount', ['-l', dir]);
+  });
+  return dir;
+}
+
+/** Log lines captured from a logger, parsed. */
+export function captureLogger(level = 'info'): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: createLogger(level, dest as never), lines };
+}
+
+/** Test configuration on top of defaults. */
+export function testConfig(t: Test, env: Record<string, string>): Config {
+  const dataDir = tempDir(t, 'officine-data-');
+  return loadConfig({ envFile: '/dev/null', env: { NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env } });
+}
+
+/**
+ * A fresh database with recognisable data: the foundation tables plus a fact table
+ * with a composite key and foreign keys (some thousands of rows).
+ */
+export async function seededDatabase(t: Test, rows = 5000) {
+  const db = await createTestDataSource(t);
+  await db.ds.query(`INSERT INTO groupements (name) VALUES ('Groupement test')`);
+  await db.ds.query(
+    `INSERT INTO pharmacies (groupement_id, name, finess) SELECT g.id, 'Pharmacie ' || i, lpad(i::text, 9, '0') FROM groupements g, generate_series(1, 20) i`,
+  );
+  await db.ds.query(`
+    CREATE TABLE bk_sales (
+      pharmacy_id uuid NOT NULL REFERENCES pharmacies(id),
+      source_id bigint NOT NULL,
+      sold_at timestamptz NOT NULL,
+      cip13 char(13) NOT NULL,
+      amount_cents integer NOT NULL,
+      label text,
+      PRIMARY KEY (pharmacy_id, source_id)
+    )`);
+  await db.ds.query(
+    `INSERT INTO bk_sales SELECT p.id, i, timestamptz '2026-01-01' + i * interval '1 minute', '34009' || lpad((i % 99999999)::text, 8, '0'), (i * 37) % 10000, 'vente é ' || md5(i::text)
+       FROM (SELECT id, row_number() OVER (ORDER BY finess) AS n FROM pharmacies) p, generate_series(1, $1::int) i WHERE i % 20 = p.n - 1`,
+    [rows],
+  );
+  return db;
+}
+
+/** Per-table row count and content checksum: what a faithful restore must reproduce. */
+export async function fingerprint(url: string): Promise<Record<string, { rows: number; md5: string }>> {
+  const c = new pgLib.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const tables = (
+      await c.query<{ t: string }>(`SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
+    ).rows.map((r) => r.t);
+    const out: Record<string, { rows: number; md5: string }> = {};
+    for (const t of tables) {
+      const r = await c.query<{ n: string; h: string | null }>(`SELECT count(*)::text AS n, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM ${t} x`);
+      out[t] = { rows: Number(r.rows[0]!.n), md5: r.rows[0]!.h ?? '' };
+    }
+    return out;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Everything a backup test needs: a seeded DB, keys, a NAS mount, config and a service factory. */
+export async function backupFixture(t: Test, opts: { rows?: number; extraEnv?: Record<string, string> } = {}) {
+  const db = await seededDatabase(t, opts.rows);
+  const keys = tempDir(t, 'officine-keys-');
+  const vault = ageKeyPair(keys, 'vault');
+  const drill = ageKeyPair(keys, 'drill');
+  const nasDir = mountTmpfs(t);
+  const config = testConfig(t, {
+    BACKUP_RECIPIENTS: `${vault.recipient},${drill.recipient}`,
+    BACKUP_TARGETS: 'nas',
+    NAS_MODE: 'mount',
+    NAS_MOUNT_PATH: nasDir,
+    ...opts.extraEnv,
+  });
+  mkdirSync(config.secretsDir, { recursive: true, mode: 0o700 });
+  const secrets = new SecretStore(config.secretsDir);
+  const log = captureLogger();
+  const nas = new DirectoryStore('nas', nasDir, { requireMount: true });
+  const service = (targets: BackupTarget[] = [nas], clock = { now: () => new Date() }) =>
+    new BackupService({ config, dbUrl: db.url, db: db.ds, logger: log.logger, secrets, clock, version: APP_VERSION, targets });
+  return { db, vault, drill, nasDir, nas, config, secrets, log, service, keysDir: keys };
+}
+
+/** Writes a file with given mode (helper for secret files in tests). */
+export function writeFileMode(path: string, data: string, mode: number): void {
+  writeFileSync(path, data, { mode });
+  chmodSync(path, mode);
+}

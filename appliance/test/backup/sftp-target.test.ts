@@ -1,0 +1,111 @@
+// The NAS over SFTP against a real OpenSSH sshd (Debian openssh-server) started on a
+// loopback port with its own host keys and one authorized client key.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { BackupAlert } from '../../src/backup/backup-alerts.js';
+import { layout } from '../../src/backup/backup-manifest.js';
+import { backupTools } from '../../src/backup/backup-settings.js';
+import { restoreBackup, RestoreService } from '../../src/backup/restore.service.js';
+import { trustedManifestSigners } from '../../src/backup/signing-key.js';
+import { SftpTarget } from '../../src/backup/targets/sftp.target.js';
+import { openTarget } from '../../src/backup/targets/target-factory.js';
+import { freePort } from '../../src/backup/throwaway-postgres.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { tempDir } from '../helpers/app.js';
+import { createTestDatabase, testPgEnv } from '../helpers/db.js';
+import { backupFixture, fingerprint } from './helpers.js';
+
+function keygen(path: string): string {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path]);
+  return execFileSync('ssh-keygen', ['-lf', `${path}.pub`]).toString().split(' ')[1]!;
+}
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, '127.0.0.1', () => (s.end(), res(true)));
+      s.on('error', () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sshd did not listen on ${port}`);
+}
+
+/** A real sshd on 127.0.0.1 with the given host key, accepting only `authorizedKey`. */
+async function startSshd(t: Test, dir: string, hostKey: string, authorizedKey: string): Promise<number> {
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const port = await freePort();
+  const user = execFileSync('id', ['-un']).toString().trim();
+  const cfg = join(dir, `sshd_${port}.conf`);
+  writeFileSync(
+    cfg,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, `sshd_${port}.pid`)}`,
+      `AuthorizedKeysFile ${authorizedKey}`,
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      `AllowUsers ${user}`,
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
+  );
+  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', cfg], { stdio: 'ignore' });
+  t.teardown(() => {
+    sshd.kill('SIGTERM');
+  });
+  await waitPort(port);
+  return port;
+}
+
+t.test('NAS over SFTP: pinned host key, verified upload, restore; another host key is refused', async (t) => {
+  const dir = tempDir(t, 'officine-sshd-');
+  const fpA = keygen(join(dir, 'host_a'));
+  const fpB = keygen(join(dir, 'host_b'));
+  keygen(join(dir, 'client'));
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client.pub')));
+  const portA = await startSshd(t, dir, join(dir, 'host_a'), join(dir, 'authorized_keys'));
+  const portB = await startSshd(t, dir, join(dir, 'host_b'), join(dir, 'authorized_keys'));
+  const user = execFileSync('id', ['-un']).toString().trim();
+  const nasRoot = join(dir, 'nas');
+
+  const f = await backupFixture(t, {
+    rows: 3000,
+    extraEnv: { NAS_MODE: 'sftp', NAS_SFTP_HOST: '127.0.0.1', NAS_SFTP_PORT: String(portA), NAS_SFTP_USER: user, NAS_SFTP_HOST_KEY: fpA, NAS_SFTP_PATH: nasRoot, NAS_SFTP_KEY_FILE: join(dir, 'client') },
+  });
+  execFileSync('chmod', ['600', join(dir, 'client')]);
+  const nas = await openTarget(f.config, 'nas');
+  t.teardown(() => nas.close());
+  t.ok(nas instanceof SftpTarget, 'NAS_MODE=sftp gives the SFTP target');
+  const before = await fingerprint(f.db.url);
+  const r = await f.service([nas]).run();
+  t.equal(r.status, 'verified', 'uploaded and verified over SFTP');
+  t.ok(existsSync(join(nasRoot, layout.artifact(r.id, layout.dumpName))), 'file landed in the sshd user’s NAS folder');
+  t.same(readdirSync(join(nasRoot, 'backups', r.id)).sort(), ['dump.pgc.zst.age', 'manifest.json'], 'no .partial left behind');
+
+  const target = await createTestDatabase(t, { empty: true });
+  const svc = new RestoreService(backupTools(f.config), createLogger('silent'), trustedManifestSigners(undefined, f.secrets));
+  await restoreBackup(svc, nas, f.vault.identity, { workDir: tempDir(t), adminUrl: testPgEnv().adminUrl, database: target.name, targetUrl: target.url });
+  t.same(await fingerprint(target.url), before, 'restored over SFTP identical');
+
+  // Same key pinned, but the server on portB presents host key B: refused, nothing sent.
+  const impostor = new SftpTarget({ host: '127.0.0.1', port: portB, username: user, privateKey: readFileSync(join(dir, 'client')), hostKeyFingerprint: fpA, root: join(dir, 'impostor') });
+  t.teardown(() => impostor.close());
+  await t.rejects(impostor.list('backups'), { code: 'sftp_host_key_mismatch' }, 'different host key refused');
+  t.notOk(fpA === fpB, 'the two host keys differ');
+  const before2 = f.log.lines.length;
+  const r2 = await f.service([impostor]).run();
+  t.equal(r2.status, 'failed', 'backup to the impostor fails');
+  t.ok(f.log.lines.slice(before2).some((l) => l.alert === BackupAlert.uploadFailed && l.level === 'error'), 'upload failure alerted (error log with code)');
+  t.notOk(existsSync(join(dir, 'impostor')), 'nothing written on the impostor');
+});
