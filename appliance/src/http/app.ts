@@ -12,12 +12,13 @@ import { registerSecurityTxtRoutes } from '../ops/security-txt.routes.js';
 import { registerAuthRoutes } from '../auth/auth.routes.js';
 import { registerTenancyRoutes } from '../tenancy/tenancy.routes.js';
 import { registerAuditRoutes } from '../audit/audit.routes.js';
+import { registerBackupRoutes } from '../backup/backup.routes.js';
 
 /** A module's contribution to the HTTP API. */
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
 
 /** Every module's routes, in one list: adding a module means adding it here. */
-export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes, registerAuthRoutes, registerTenancyRoutes, registerAuditRoutes];
+export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes, registerAuthRoutes, registerTenancyRoutes, registerAuditRoutes, registerBackupRoutes];
 
 /**
  * The API router with every module's routes: what the app serves, and what the

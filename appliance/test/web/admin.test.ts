@@ -1,4 +1,5 @@
 import t from 'tap';
+import { BackupRecordRepository } from '../../src/backup/backup-record.repository.js';
 import { createGroupement, createUser } from '../helpers/auth.js';
 import { assertAccessible, assertClean, launchBrowser, openPage, signIn, startBrowserApp } from '../helpers/browser.js';
 import { oathtoolTotp } from '../helpers/totp.js';
@@ -53,6 +54,24 @@ t.test('admin pages in the browser', async (t) => {
     const broken = page.getByTestId('audit-chain-broken');
     await broken.waitFor();
     t.match(await broken.textContent(), /ALTÉRÉ.*modifiée après écriture/, 'tampering reported, in an alert');
+
+    const finished = new Date(Date.now() - 3 * 3600_000);
+    await new BackupRecordRepository(db).insert({
+      id: '20261121T030000Z-test',
+      startedAt: new Date(finished.getTime() - 60_000),
+      finishedAt: finished,
+      status: 'verified',
+      sizeBytes: 5 * 1024 * 1024,
+      sha256: 'a'.repeat(64),
+      targets: [{ target: 'nas', verified: true }],
+      error: null,
+    });
+    await page.goto('/app/supervision/sauvegardes');
+    const backups = page.getByTestId('backups-table');
+    await backups.getByText('vérifiée').first().waitFor();
+    t.match(await backups.textContent(), /5 Mo.*nas ✓ vérifiée/, 'the journal shows the verified backup and its target');
+    t.match(await page.getByTestId('backup-facts').textContent(), /Dernière sauvegarde vérifiée/, 'last verified backup');
+    await assertAccessible(t, page, 'admin-backups');
 
     await page.goto('/app/supervision/acces-urgence');
     await page.getByLabel('Identifiant de la pharmacie').fill(pharmacyA);

@@ -62,78 +62,119 @@ export function StatusPage() {
   );
 }
 
-interface BackupRow {
+/** `GET /api/admin/backups` (backup module's BackupStatus). */
+interface BackupRecord {
   id: string;
   startedAt: string;
-  finishedAt: string | null;
-  status: string;
+  finishedAt: string;
+  status: 'verified' | 'partial' | 'failed';
   sizeBytes: number | null;
-  targets?: string[];
-  verifiedAt?: string | null;
+  targets: { target: string; verified: boolean; error?: string }[];
+  error: string | null;
 }
-interface DrillRow {
+interface DrillReport {
   id: string;
-  backupId: string;
-  ranAt: string;
+  backupId: string | null;
+  finishedAt: string;
+  host: string;
   ok: boolean;
-  summary?: string;
+  error: string | null;
+  restoreErrors: string[];
+}
+interface BackupStatus {
+  lastVerifiedBackup: BackupRecord | null;
+  recent: BackupRecord[];
+  drill: { report: DrillReport | null; lastSuccess: DrillReport | null; source: string | null; trusted: boolean };
+  alerts: { code: string; message: string }[];
 }
 
-/** Backups and restore drills (backup: /api/admin/backups, /api/admin/drills). */
+const BACKUP_STATUS: Record<string, string> = { verified: 'vérifiée', partial: 'partielle (une cible en échec)', failed: 'ÉCHEC' };
+
+function size(bytes: number | null): string {
+  if (bytes === null) return '—';
+  const units = ['o', 'Ko', 'Mo', 'Go', 'To'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toLocaleString('fr-FR', { maximumFractionDigits: 1 })} ${units[i]}`;
+}
+
+/** Backups and restore drills: journal, last verified backup, newest signed drill report, alerts. */
 export function BackupsPage() {
-  const [version, setVersion] = useState(0);
-  const [error, setError] = useState<unknown>(null);
-  const [info, setInfo] = useState<string | null>(null);
-  const drills = useApi((s) => get<{ drills: DrillRow[] }>('/api/admin/drills', undefined, s), [version]);
-  const run = async () => {
-    setError(null);
-    try {
-      await post('/api/admin/backups');
-      setInfo('Sauvegarde lancée. Elle apparaîtra dans la liste une fois terminée.');
-      setVersion((v) => v + 1);
-    } catch (e) {
-      setError(e);
-    }
-  };
+  const st = useApi((s) => get<BackupStatus>('/api/admin/backups', undefined, s), []);
+  const d = st.data;
   return (
     <>
       <h1>Sauvegardes et exercices de restauration</h1>
-      <ErrorNotice error={error} />
-      {info && <InfoNotice>{info}</InfoNotice>}
       <p>
-        <button class="button" type="button" onClick={run}>
-          Lancer une sauvegarde maintenant
-        </button>
+        Les sauvegardes chiffrées partent chaque nuit vers le NAS du groupement et le stockage objet ; un exercice de restauration mensuel, sur une machine isolée, prouve qu’elles se restaurent. Pour en lancer une à
+        la main : <code>appliance backup run</code>.
       </p>
-      <DataTable<BackupRow>
-        caption="Sauvegardes"
-        testId="backups-table"
-        deps={[version]}
-        rowKey={(r) => r.id}
-        load={(q, signal) => get('/api/admin/backups', { page: q.page, pageSize: q.pageSize }, signal)}
-        columns={[
-          { key: 'startedAt', label: 'Début', kind: 'datetime' },
-          { key: 'finishedAt', label: 'Fin', kind: 'datetime' },
-          { key: 'status', label: 'État' },
-          { key: 'sizeBytes', label: 'Taille (octets)', kind: 'int' },
-          { key: 'verifiedAt', label: 'Vérifiée le', kind: 'datetime' },
-        ]}
-      />
-      <section aria-labelledby="drills-title">
-        <h2 id="drills-title">Exercices de restauration</h2>
-        <ErrorNotice error={drills.error} />
-        {drills.data && (
-          <ul class="card-list">
-            {drills.data.drills.length === 0 && <li>Aucun exercice de restauration reçu.</li>}
-            {drills.data.drills.map((d) => (
-              <li key={d.id} class={d.ok ? 'card' : 'card card-warning'}>
-                {formatDateTime(d.ranAt)} — {d.ok ? 'réussi' : 'ÉCHEC'}
-                {d.summary ? ` : ${d.summary}` : ''}
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
+      <ErrorNotice error={st.error} />
+      {st.loading && <Loading />}
+      {d && (
+        <>
+          {d.alerts.length > 0 && (
+            <div class="notice notice-error" role="alert" data-testid="backup-alerts">
+              <ul>
+                {d.alerts.map((a) => (
+                  <li key={a.code}>{a.message}</li>
+                ))}
+              </ul>
+            </div>
+          )}
+          <dl class="facts" data-testid="backup-facts">
+            <dt>Dernière sauvegarde vérifiée</dt>
+            <dd>{d.lastVerifiedBackup ? `${formatDateTime(d.lastVerifiedBackup.finishedAt)} (${size(d.lastVerifiedBackup.sizeBytes)})` : 'aucune'}</dd>
+            <dt>Dernier exercice de restauration</dt>
+            <dd>
+              {d.drill.report
+                ? `${formatDateTime(d.drill.report.finishedAt)} sur ${d.drill.report.host} — ${d.drill.report.ok ? 'réussi' : `ÉCHEC${d.drill.report.error ? ` : ${d.drill.report.error}` : ''}`}`
+                : d.drill.trusted
+                  ? 'aucun rapport reçu'
+                  : 'clé publique de l’hôte d’exercice non configurée'}
+            </dd>
+            <dt>Dernier exercice réussi</dt>
+            <dd>{d.drill.lastSuccess ? formatDateTime(d.drill.lastSuccess.finishedAt) : 'aucun'}</dd>
+          </dl>
+          <div class="table-scroll">
+            <table data-testid="backups-table">
+              <caption>Sauvegardes récentes</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Terminée le</th>
+                  <th scope="col">Résultat</th>
+                  <th scope="col" class="num">Taille</th>
+                  <th scope="col">Cibles</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.recent.length === 0 && (
+                  <tr>
+                    <td colSpan={4} class="empty">
+                      Aucune sauvegarde enregistrée.
+                    </td>
+                  </tr>
+                )}
+                {d.recent.map((b) => (
+                  <tr key={b.id}>
+                    <td>{formatDateTime(b.finishedAt)}</td>
+                    <td>
+                      {BACKUP_STATUS[b.status] ?? b.status}
+                      {b.error ? ` : ${b.error}` : ''}
+                    </td>
+                    <td class="num">{size(b.sizeBytes)}</td>
+                    <td>{b.targets.map((t) => `${t.target} ${t.verified ? '✓ vérifiée' : `✗ ${t.error ?? 'échec'}`}`).join(' ; ')}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
     </>
   );
 }
