@@ -211,7 +211,7 @@ export function ReadOnlyPage() {
             {st.data.enabled && st.data.since ? ` depuis le ${formatDateTime(st.data.since)}` : ''}
             {st.data.enabled && st.data.reason ? ` — motif : ${st.data.reason}` : ''}
           </p>
-          {!st.data.enabled && <Field label="Motif (obligatoire, visible dans le journal d’audit)" value={reason} onInput={setReason} required minLength={5} />}
+          {!st.data.enabled && <Field label="Motif (obligatoire, visible dans le journal d’audit)" value={reason} onInput={setReason} required minLength={3} />}
           <button class="button" type="submit">
             {st.data.enabled ? 'Désactiver la lecture seule' : 'Activer la lecture seule'}
           </button>
