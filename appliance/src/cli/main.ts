@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { APP_VERSION } from '../config/version.js';
 import { registerBackupCommands } from './backup.command.js';
+import { registerCatalogueCommand } from '../catalogue/catalogue.command.js';
+import { registerIngestCommand } from '../ingest/ingest.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerBackupCommands(program);
   registerSchedulerCommand(program);
+  registerCatalogueCommand(program);
+  registerIngestCommand(program);
   return program;
 }
 

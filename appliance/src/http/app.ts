@@ -7,6 +7,7 @@ import { requestContext } from './request-context.middleware.js';
 import { securityHeaders } from './security-headers.middleware.js';
 import { staticUi } from './static.middleware.js';
 import { undeclaredRoutes } from './route.js';
+import { registerAnalyticsRoutes } from '../analytics/analytics.routes.js';
 import { registerHealthRoutes } from '../ops/health.routes.js';
 import { registerSecurityTxtRoutes } from '../ops/security-txt.routes.js';
 import { registerAuthRoutes } from '../auth/auth.routes.js';
@@ -18,7 +19,15 @@ import { registerBackupRoutes } from '../backup/backup.routes.js';
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
 
 /** Every module's routes, in one list: adding a module means adding it here. */
-export const routeRegistrars: RouteRegistrar[] = [registerHealthRoutes, registerSecurityTxtRoutes, registerAuthRoutes, registerTenancyRoutes, registerAuditRoutes, registerBackupRoutes];
+export const routeRegistrars: RouteRegistrar[] = [
+  registerHealthRoutes,
+  registerSecurityTxtRoutes,
+  registerAuthRoutes,
+  registerTenancyRoutes,
+  registerAnalyticsRoutes,
+  registerAuditRoutes,
+  registerBackupRoutes,
+];
 
 /**
  * The API router with every module's routes: what the app serves, and what the
