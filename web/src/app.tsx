@@ -88,7 +88,7 @@ export function App() {
     );
   }
   if (route.access !== 'public') {
-    if (!account) return <Redirect to={`/app/connexion`} />;
+    if (!account) return <Redirect to={`/app/connexion?suite=${encodeURIComponent(path + location.search)}`} />;
     if (account.totpEnrolmentRequired && route.pattern !== '/app/double-authentification') return <Redirect to="/app/double-authentification" />;
     if (!route.access.includes(account.role)) {
       return (

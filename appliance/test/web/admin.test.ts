@@ -114,6 +114,12 @@ t.test('admin pages in the browser', async (t) => {
     await grants.getByText('Chiffres agrégés seulement').waitFor();
     t.pass('grant listed');
 
+    const consent = page.getByTestId('consent-state');
+    await consent.getByText('non').waitFor();
+    await consent.getByRole('button', { name: 'Participer au comparatif' }).click();
+    await consent.getByText('oui').waitFor();
+    t.pass('benchmark consent given from the page');
+
     const bg = page.getByTestId('break-glass');
     await bg.getByText(REASON).waitFor();
     t.match(await bg.textContent(), /En cours/, 'the operator’s break-glass is shown to the titulaire');

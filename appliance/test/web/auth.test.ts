@@ -57,7 +57,7 @@ t.test('sign-in, TOTP and access control in the browser', async (t) => {
       await page.getByRole('button', { name: 'Se déconnecter' }).click();
       await page.waitForURL('**/app/connexion');
       await page.goto('/app/sessions');
-      await page.waitForURL('**/app/connexion');
+      await page.waitForURL('**/app/connexion?suite=*');
       t.pass('after logout, pages send back to login');
     });
     await assertClean(t, tp, 'admin login');
@@ -95,10 +95,14 @@ t.test('sign-in, TOTP and access control in the browser', async (t) => {
     const staffA = await createUser(app.app, { role: 'user', pharmacyId: pharmacyA, groupementId });
     const tp = await openPage(t, browser, app.url);
     const { page } = tp;
-    await page.goto('/app/connexion');
+    await page.goto(`/app/pharmacies/${pharmacyA}/donnees/achats`);
+    await page.waitForURL('**/app/connexion?suite=*');
     await page.getByLabel('Adresse e-mail').fill(staffA.email);
     await page.getByLabel('Mot de passe', { exact: true }).fill(staffA.password);
     await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL(`**/app/pharmacies/${pharmacyA}/donnees/achats`);
+    t.pass('after login, back to the page that was asked for');
+    await page.getByRole('link', { name: 'Tableau de bord' }).click();
     await page.waitForURL(`**/app/pharmacies/${pharmacyA}/tableau-de-bord*`);
     const nav = await page.getByRole('navigation', { name: 'Navigation principale' }).textContent();
     t.notMatch(nav, /Administration/, 'staff see no administration entry');
@@ -129,6 +133,14 @@ t.test('sign-in, TOTP and access control in the browser', async (t) => {
     await assertAccessible(t, page, 'auth-forbidden');
     const api = (await page.evaluate(`fetch('/api/pharmacies/${pharmacyB}/users').then((r) => r.status)`)) as number;
     t.equal(api, 403, 'and the API refuses it too, whatever the UI shows');
+
+    await page.goto('/app/sessions');
+    await page.getByLabel('Mot de passe actuel').fill(staffA.password);
+    await page.getByLabel('Nouveau mot de passe', { exact: true }).fill('une nouvelle phrase de passe 2026');
+    await page.getByLabel('Confirmez le nouveau mot de passe').fill('une nouvelle phrase de passe 2026');
+    await page.getByRole('button', { name: 'Changer le mot de passe' }).click();
+    await page.getByText('Mot de passe changé. Vos autres sessions ont été fermées.').waitFor();
+    t.pass('password changed from the sessions page');
     await assertClean(t, tp, 'tenant isolation');
   });
 });

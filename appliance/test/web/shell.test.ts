@@ -64,7 +64,8 @@ t.test('UI shell in headless Chromium', async (t) => {
   await t.test('pages behind a session send an anonymous visitor to login', async (t) => {
     for (const path of ['/app/supervision', '/app/sessions', '/app/pharmacies/00000000-0000-4000-8000-000000000000/tableau-de-bord']) {
       await page.goto(path);
-      await page.waitForURL('**/app/connexion');
+      await page.waitForURL('**/app/connexion?suite=*');
+      t.equal(new URL(page.url()).searchParams.get('suite'), path, 'the page asked for is kept for after login');
       t.pass(`${path} → login`);
     }
   });

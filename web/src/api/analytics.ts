@@ -123,3 +123,28 @@ export type BenchmarkKpi = 'caHtCents' | 'marginHtCents' | 'tauxMarquePct' | 'pa
 export function fetchGroupBenchmark(p: Period, signal?: AbortSignal): Promise<GroupBenchmark> {
   return get<GroupBenchmark>('/api/groupement/analytics/benchmark', { ...p }, signal);
 }
+
+/** `GET …/analytics/benchmark`: the pharmacy against the consenting pharmacies of its groupement. */
+export interface PharmacyBenchmark {
+  period: Period;
+  /** Whether this pharmacy takes part (consent); without it, nothing about the others. */
+  granted: boolean;
+  peers: number;
+  insufficient: boolean;
+  kpis: { kpi: BenchmarkKpi; q1: number | null; median: number | null; q3: number | null; value?: number | null; rank?: number | null }[];
+}
+
+/** The pharmacy's position in the groupement for a period. */
+export function fetchPharmacyBenchmark(pharmacyId: string, p: Period, signal?: AbortSignal): Promise<PharmacyBenchmark> {
+  return get<PharmacyBenchmark>(`${base(pharmacyId)}/benchmark`, { ...p }, signal);
+}
+
+/** French names of the benchmark KPIs. */
+export const BENCHMARK_LABELS: Record<BenchmarkKpi, string> = {
+  caHtCents: 'CA HT',
+  marginHtCents: 'Marge HT',
+  tauxMarquePct: 'Taux de marque',
+  panierMoyenCents: 'Panier moyen TTC',
+  tickets: 'Tickets',
+  genericSharePct: 'Part des génériques',
+};

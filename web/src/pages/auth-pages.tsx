@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { post } from '../api/client';
-import { login, markTotpEnabled } from '../api/session';
+import { login, markTotpEnabled, type Account } from '../api/session';
 import { announce } from '../components/announce';
 import { Field } from '../components/field';
 import { ErrorNotice, InfoNotice } from '../components/notice';
@@ -10,6 +10,12 @@ import { navigate } from '../router';
 /** Reads `#jeton=…` from the URL (identity puts tokens in the fragment: never sent to a server log). */
 function tokenFromHash(): string {
   return new URLSearchParams(location.hash.slice(1)).get('jeton') ?? '';
+}
+
+/** Back to the page that asked for a login (`?suite=`, same-app paths only), else the account's home. */
+function afterLogin(account: Account): string {
+  const next = new URLSearchParams(location.search).get('suite') ?? '';
+  return next.startsWith('/app/') && !next.startsWith('/app/connexion') && !account.totpEnrolmentRequired ? next : homeFor(account);
 }
 
 /**
@@ -43,7 +49,7 @@ export function LoginPage() {
         announce('Mot de passe accepté. Saisissez le code de votre application d’authentification.');
       } else {
         setPassword('');
-        navigate(homeFor(r.account), { replace: true });
+        navigate(afterLogin(r.account), { replace: true });
       }
     } catch (err) {
       setError(err);

@@ -1,4 +1,4 @@
-import { fetchGroupBenchmark, type BenchmarkKpi } from '../api/analytics';
+import { BENCHMARK_LABELS as KPI_LABELS, fetchGroupBenchmark, type BenchmarkKpi } from '../api/analytics';
 import { get } from '../api/client';
 import { ErrorNotice, Loading } from '../components/notice';
 import { PeriodPicker, usePeriod } from '../components/period-picker';
@@ -6,17 +6,10 @@ import { useApi } from '../components/use-api';
 import { formatCentsRounded, formatInteger, formatPct } from '../format';
 import { useLocation } from '../router';
 
-const KPI_LABELS: Record<BenchmarkKpi, string> = {
-  caHtCents: 'CA HT',
-  marginHtCents: 'Marge HT',
-  tauxMarquePct: 'Taux de marque',
-  panierMoyenCents: 'Panier moyen TTC',
-  tickets: 'Tickets',
-  genericSharePct: 'Part des génériques',
-};
 const KPI_ORDER = Object.keys(KPI_LABELS) as BenchmarkKpi[];
 
-function fmt(kpi: BenchmarkKpi, v: number | null | undefined): string {
+/** Formats a benchmark value by the kind its KPI name says (cents, percent, count). */
+export function fmt(kpi: BenchmarkKpi, v: number | null | undefined): string {
   if (kpi.endsWith('Cents')) return formatCentsRounded(v);
   if (kpi.endsWith('Pct')) return formatPct(v);
   return formatInteger(v);

@@ -1,5 +1,5 @@
 import { useMemo } from 'preact/hooks';
-import { fetchDashboard, FAMILY_LABELS, type Family } from '../api/analytics';
+import { BENCHMARK_LABELS, fetchDashboard, fetchPharmacyBenchmark, FAMILY_LABELS, type Family, type Period } from '../api/analytics';
 import { get } from '../api/client';
 import { BarList, MoneyTimeChart } from '../components/charts';
 import { KpiCard } from '../components/kpi-card';
@@ -9,6 +9,7 @@ import { PharmacyName, type PharmacyInfo } from '../components/pharmacy-gate';
 import { useApi } from '../components/use-api';
 import { formatCentsRounded, formatDate } from '../format';
 import { useLocation } from '../router';
+import { fmt } from './benchmark-page';
 import { TABLE_LINKS } from './data-page';
 
 /**
@@ -90,6 +91,7 @@ export function DashboardPage({ info, pharmacyId }: { info: PharmacyInfo; pharma
           </section>
         </>
       )}
+      <GroupPosition pharmacyId={pharmacyId} period={period} />
       <section aria-labelledby="tables-title">
         <h2 id="tables-title">Données détaillées</h2>
         <ul class="link-list">
@@ -101,5 +103,50 @@ export function DashboardPage({ info, pharmacyId }: { info: PharmacyInfo; pharma
         </ul>
       </section>
     </>
+  );
+}
+
+/** The pharmacy against its groupement's consenting pharmacies (quartiles, median, rank). */
+function GroupPosition({ pharmacyId, period }: { pharmacyId: string; period: Period }) {
+  const b = useApi((s) => fetchPharmacyBenchmark(pharmacyId, period, s), [pharmacyId, period.from, period.to]);
+  if (!b.data) return null; // loading, or no permission for this view: nothing to say
+  const d = b.data;
+  return (
+    <section aria-labelledby="group-title">
+      <h2 id="group-title">Votre position dans le groupement</h2>
+      {!d.granted ? (
+        <p data-testid="benchmark-not-joined">Votre pharmacie ne participe pas au comparatif du groupement. Le titulaire peut l’activer dans Administration.</p>
+      ) : d.insufficient ? (
+        <p>Trop peu de pharmacies participent ({d.peers}) pour comparer sans les reconnaître.</p>
+      ) : (
+        <div class="table-scroll">
+          <table data-testid="benchmark-position">
+            <caption>Comparaison avec {d.peers} pharmacies participantes</caption>
+            <thead>
+              <tr>
+                <th scope="col">Indicateur</th>
+                <th scope="col" class="num">Votre pharmacie</th>
+                <th scope="col" class="num">Rang</th>
+                <th scope="col" class="num">1er quartile</th>
+                <th scope="col" class="num">Médiane</th>
+                <th scope="col" class="num">3e quartile</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.kpis.map((k) => (
+                <tr key={k.kpi}>
+                  <th scope="row">{BENCHMARK_LABELS[k.kpi] ?? k.kpi}</th>
+                  <td class="num">{fmt(k.kpi, k.value)}</td>
+                  <td class="num">{k.rank ? `${k.rank} / ${d.peers}` : '—'}</td>
+                  <td class="num">{fmt(k.kpi, k.q1)}</td>
+                  <td class="num">{fmt(k.kpi, k.median)}</td>
+                  <td class="num">{fmt(k.kpi, k.q3)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
   );
 }

@@ -1,11 +1,12 @@
 import { PharmacyName, type PharmacyInfo } from '../components/pharmacy-gate';
 import { useState } from 'preact/hooks';
-import { del, get, post } from '../api/client';
+import { del, get, post, put } from '../api/client';
 import { currentAccount, ROLE_LABELS, type Role } from '../api/session';
 import { announce } from '../components/announce';
 import { clientSide, DataTable } from '../components/data-table';
 import { Field } from '../components/field';
 import { ErrorNotice, InfoNotice } from '../components/notice';
+import { defaultPeriod } from '../components/period-picker';
 import { useApi } from '../components/use-api';
 import { formatDateTime, formatInteger } from '../format';
 
@@ -77,6 +78,7 @@ export function PharmacyAdminPage({ info, pharmacyId }: { info: PharmacyInfo; ph
       <PharmacyName info={info} />
       <UsersSection base={base} />
       <AgentsSection base={base} />
+      <ConsentSection pharmacyId={pharmacyId} />
       <GrantsSection base={base} />
       <BreakGlassSection base={base} />
     </>
@@ -256,6 +258,44 @@ function AgentsSection({ base }: { base: string }) {
         <button type="button" class="button" onClick={newCode}>
           Créer un code d’enrôlement
         </button>
+      )}
+    </section>
+  );
+}
+
+/** Taking part in the groupement benchmark (the pharmacy's consent, withdrawable at any time). */
+function ConsentSection({ pharmacyId }: { pharmacyId: string }) {
+  const [version, setVersion] = useState(0);
+  const [error, setError] = useState<unknown>(null);
+  const url = `/api/pharmacies/${encodeURIComponent(pharmacyId)}/analytics`;
+  const period = defaultPeriod();
+  const state = useApi((s) => get<{ granted: boolean }>(`${url}/benchmark`, { ...period }, s), [pharmacyId, version]);
+  const toggle = async () => {
+    setError(null);
+    try {
+      const granted = !state.data?.granted;
+      await put(`${url}/benchmark-consent`, { granted });
+      announce(granted ? 'Votre pharmacie participe au comparatif.' : 'Votre pharmacie ne participe plus au comparatif.');
+      setVersion((v) => v + 1);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="consent-title">
+      <h2 id="consent-title">Comparatif du groupement</h2>
+      <p>
+        En participant, vos indicateurs entrent, sans votre nom, dans les quartiles du groupement, et vous voyez votre position. Votre nom et vos chiffres ne sont montrés qu’aux administrateurs du groupement à qui
+        vous accordez l’accès au détail ci-dessous.
+      </p>
+      <ErrorNotice error={error ?? state.error} />
+      {state.data && (
+        <p data-testid="consent-state">
+          Participation : <strong>{state.data.granted ? 'oui' : 'non'}</strong>{' '}
+          <button type="button" class="button-secondary" onClick={toggle}>
+            {state.data.granted ? 'Ne plus participer' : 'Participer au comparatif'}
+          </button>
+        </p>
       )}
     </section>
   );

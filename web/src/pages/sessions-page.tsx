@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
-import { del, get } from '../api/client';
+import { del, get, post } from '../api/client';
 import { announce } from '../components/announce';
 import { clientSide, DataTable } from '../components/data-table';
-import { ErrorNotice } from '../components/notice';
+import { Field } from '../components/field';
+import { ErrorNotice, InfoNotice } from '../components/notice';
 
 /** A session as identity lists it (`GET /api/auth/sessions`). */
 interface SessionRow {
@@ -22,6 +23,53 @@ function browserName(ua: string | null | undefined): string {
   const b = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome / Chromium' : /Safari\//.test(ua) ? 'Safari' : 'Autre navigateur';
   const os = /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Linux/.test(ua) ? 'Linux' : '';
   return os ? `${b} sur ${os}` : b;
+}
+
+/** Password change: the current one, then the new one twice; the server closes the other sessions. */
+function PasswordChange({ onDone }: { onDone: () => void }) {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [again, setAgain] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [mismatch, setMismatch] = useState(false);
+  const [done, setDone] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setDone(false);
+    setMismatch(next !== again);
+    if (next !== again) return;
+    try {
+      await post('/api/auth/password', { currentPassword: current, newPassword: next });
+      setCurrent('');
+      setNext('');
+      setAgain('');
+      setDone(true);
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="pw-title">
+      <h2 id="pw-title">Changer mon mot de passe</h2>
+      {mismatch && (
+        <div class="notice notice-error" role="alert">
+          <p>Les deux nouveaux mots de passe ne sont pas identiques.</p>
+        </div>
+      )}
+      <ErrorNotice error={error} />
+      {done && <InfoNotice>Mot de passe changé. Vos autres sessions ont été fermées.</InfoNotice>}
+      <form onSubmit={submit} class="inline-form">
+        <Field label="Mot de passe actuel" type="password" value={current} onInput={setCurrent} autoComplete="current-password" required />
+        <Field label="Nouveau mot de passe" type="password" value={next} onInput={setNext} autoComplete="new-password" required minLength={12} hint="Au moins 12 caractères ; une phrase de passe est idéale." />
+        <Field label="Confirmez le nouveau mot de passe" type="password" value={again} onInput={setAgain} autoComplete="new-password" required />
+        <button class="button" type="submit">
+          Changer le mot de passe
+        </button>
+      </form>
+    </section>
+  );
 }
 
 /** The caller's open sessions, with revoke (the current one is marked and kept). */
@@ -73,6 +121,7 @@ export function SessionsPage() {
           },
         ]}
       />
+      <PasswordChange onDone={() => setVersion((v) => v + 1)} />
     </>
   );
 }
