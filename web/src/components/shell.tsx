@@ -69,11 +69,12 @@ export function Shell({ account, title, path, children }: { account: Account | n
       first.current = false;
       return;
     }
+    // The heading may arrive after a load (pharmacy pages): fall back to <main>.
     const h1 = mainRef.current?.querySelector('h1');
     if (h1) {
       h1.setAttribute('tabindex', '-1');
       h1.focus();
-    }
+    } else mainRef.current?.focus();
     announce(`Page : ${title}`);
   }, [path, title]);
   const items = navFor(account);

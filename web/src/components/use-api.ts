@@ -34,7 +34,7 @@ export function useApi<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkno
       },
     );
     return () => ctrl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is a fresh closure each render; `deps` say when its inputs changed.
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { data, error, loading, reload };

@@ -13,24 +13,48 @@ import { formatDateTime } from '../format';
  * operations APIs of its module.
  */
 
-type Json = Record<string, unknown>;
 
 const okText = (ok: unknown) => (ok === true ? 'OK' : ok === false ? 'ÉCHEC' : '—');
 
-/** Appliance status (ops: GET /api/admin/status). */
+type Section<T> = T | { error: string };
+const failed = <T,>(s: Section<T>): s is { error: string } => typeof s === 'object' && s !== null && 'error' in s && Object.keys(s).length === 1;
+
+/** `GET /api/admin/status`: ops' StatusReport (the same facts as `appliance status`). */
+interface StatusReport {
+  version: string;
+  generatedAt: string;
+  system: Section<{ hostUptimeS: number; cpuPercent: number; load: number[]; memory: { usedPercent: number; totalBytes: number }; disks: { mount: string; usePercent: number; usedBytes: number; sizeBytes: number }[] }>;
+  postgres: { ok: boolean; version?: string; error?: string; sizeBytes?: number; connections?: number; maxConnections?: number };
+  processes: { web: { ok: boolean; url: string; error?: string; instances: number | null; uptimeS: number | null }; scheduler: { available: boolean; active: boolean | null; lastRunAt: string | null } };
+  tls: Section<{ source: string; subject: string; notAfter: string; daysLeft: number } | null>;
+  backups: Section<{ available: boolean; targets: { target: string; lastBackupAt: string | null; lastBackupOk: boolean | null; lastDrillAt: string | null; lastDrillOk: boolean | null }[] }>;
+  agents: Section<{ available: boolean; total: number; online: number; late: { agentId: string; pharmacyName: string; lastSeenAt: string | null }[] }>;
+  readOnly: Section<{ enabled: boolean; reason: string | null; since: string | null; by: string | null }>;
+  migrations: Section<{ pending: string[] }>;
+}
+
+function duration(s: number | null): string {
+  if (s === null) return '—';
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return d > 0 ? `${d} j ${h} h` : `${h} h ${m} min`;
+}
+
+/** One fact of the status list; a section that could not be read shows its error. */
+function Fact<T>({ label, value, render }: { label: string; value: Section<T>; render: (v: T) => string }) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{failed(value) ? `illisible : ${value.error}` : render(value)}</dd>
+    </>
+  );
+}
+
+/** Appliance status: processes, database, system, TLS, backups, agents, read-only, migrations. */
 export function StatusPage() {
-  const st = useApi((s) => get<Json>('/api/admin/status', undefined, s), []);
-  const d = st.data as
-    | {
-        version?: string;
-        generatedAt?: string;
-        postgres?: { ok: boolean; version?: string };
-        readOnly?: { enabled: boolean; reason?: string };
-        backups?: { available: boolean; targets?: { target: string; lastBackupAt: string | null; lastBackupOk: boolean | null; lastDrillAt: string | null; lastDrillOk: boolean | null }[] };
-        agents?: { available: boolean; online?: number; total?: number };
-        tls?: { daysLeft: number; notAfter: string } | null;
-      }
-    | undefined;
+  const st = useApi((s) => get<StatusReport>('/api/admin/status', undefined, s), []);
+  const d = st.data;
   return (
     <>
       <h1>État de l’appliance</h1>
@@ -39,23 +63,36 @@ export function StatusPage() {
       {d && (
         <dl class="facts" data-testid="status">
           <dt>Version</dt>
-          <dd>{d.version ?? '—'}</dd>
+          <dd>{d.version}</dd>
           <dt>État au</dt>
           <dd>{formatDateTime(d.generatedAt)}</dd>
+          <dt>Serveur web</dt>
+          <dd>{d.processes.web.ok ? `en marche${d.processes.web.uptimeS !== null ? ` depuis ${duration(d.processes.web.uptimeS)}` : ''}` : `ARRÊTÉ ou injoignable (${d.processes.web.error ?? '?'})`}</dd>
+          <dt>Planificateur</dt>
+          <dd>{!d.processes.scheduler.available ? 'non disponible' : `${d.processes.scheduler.active ? 'actif' : 'INACTIF'} — dernière tâche : ${formatDateTime(d.processes.scheduler.lastRunAt)}`}</dd>
           <dt>PostgreSQL</dt>
-          <dd>{d.postgres ? `${okText(d.postgres.ok)}${d.postgres.version ? ` (version ${d.postgres.version})` : ''}` : '—'}</dd>
-          <dt>Lecture seule</dt>
-          <dd>{d.readOnly?.enabled ? `ACTIVÉE — ${d.readOnly.reason ?? ''}` : 'désactivée'}</dd>
-          <dt>Certificat TLS</dt>
-          <dd>{d.tls ? `expire le ${formatDateTime(d.tls.notAfter)} (${d.tls.daysLeft} jours)` : 'non surveillé'}</dd>
-          <dt>Agents en ligne</dt>
-          <dd>{d.agents?.available ? `${d.agents.online ?? 0} sur ${d.agents.total ?? 0}` : 'non disponible'}</dd>
-          <dt>Sauvegardes</dt>
-          <dd>
-            {d.backups?.available
-              ? (d.backups.targets ?? []).map((t) => `${t.target} : ${formatDateTime(t.lastBackupAt)} (${okText(t.lastBackupOk)}), exercice ${formatDateTime(t.lastDrillAt)} (${okText(t.lastDrillOk)})`).join(' ; ') || 'aucune cible'
-              : 'non disponible'}
-          </dd>
+          <dd>{d.postgres.ok ? `en marche (version ${d.postgres.version ?? '?'}, ${d.postgres.connections ?? '?'} / ${d.postgres.maxConnections ?? '?'} connexions, ${size(d.postgres.sizeBytes ?? null)})` : `INJOIGNABLE (${d.postgres.error ?? '?'})`}</dd>
+          <Fact label="Système" value={d.system} render={(v) => `processeur ${v.cpuPercent.toLocaleString('fr-FR')} %, mémoire ${v.memory.usedPercent.toLocaleString('fr-FR')} % de ${size(v.memory.totalBytes)}, démarré depuis ${duration(v.hostUptimeS)}`} />
+          <Fact label="Disques" value={d.system} render={(v) => v.disks.map((x) => `${x.mount} : ${x.usePercent.toLocaleString('fr-FR', { maximumFractionDigits: 1 })} % (${size(x.usedBytes)} / ${size(x.sizeBytes)})`).join(' ; ') || '—'} />
+          <Fact label="Migrations en attente" value={d.migrations} render={(v) => (v.pending.length ? v.pending.join(', ') : 'aucune')} />
+          <Fact label="Lecture seule" value={d.readOnly} render={(v) => (v.enabled ? `ACTIVÉE depuis le ${formatDateTime(v.since)} par ${v.by ?? '?'} — ${v.reason ?? ''}` : 'désactivée')} />
+          <Fact label="Certificat TLS" value={d.tls} render={(v) => (v ? `expire le ${formatDateTime(v.notAfter)} (${v.daysLeft} jours)${v.daysLeft <= 14 ? ' — À RENOUVELER' : ''}` : 'aucun à surveiller')} />
+          <Fact
+            label="Sauvegardes"
+            value={d.backups}
+            render={(v) =>
+              !v.available
+                ? 'non disponible'
+                : v.targets.length === 0
+                  ? 'AUCUNE CIBLE CONFIGURÉE'
+                  : v.targets.map((x) => `${x.target} : ${formatDateTime(x.lastBackupAt)} (${okText(x.lastBackupOk)}), exercice ${formatDateTime(x.lastDrillAt)} (${okText(x.lastDrillOk)})`).join(' ; ')
+            }
+          />
+          <Fact
+            label="Agents"
+            value={d.agents}
+            render={(v) => (!v.available ? 'non disponible' : `${v.online} en ligne sur ${v.total}${v.late.length ? ` ; en retard : ${v.late.map((a) => a.pharmacyName).join(', ')}` : ''}`)}
+          />
         </dl>
       )}
     </>
