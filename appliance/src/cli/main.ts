@@ -9,6 +9,7 @@ import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
 import { registerUsersCommand } from './users.command.js';
 import { registerAuditCommand } from './audit.command.js';
+import { registerAgentsCommand } from '../agent-channel/agents.command.js';
 
 /**
  * `appliance`: the server and the operator console in one binary. Each domain
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerSchedulerCommand(program);
   registerCatalogueCommand(program);
   registerIngestCommand(program);
+  registerAgentsCommand(program);
   return program;
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startHttpServer } from '../http/server.js';
 import { createLogger } from '../logging/logger.js';
 import { seedDemo } from '../tenancy/demo-seed.js';
+import { seedDemoData } from '../ingest/demo-data.js';
 import { fail, loadConfigOrExit, onShutdown, openRuntime, type GlobalOptions } from './bootstrap.js';
 
 /** `appliance serve` (production) and `appliance demo` (what `npm start` runs). */
@@ -37,6 +38,9 @@ export function registerServeCommands(program: Command): void {
       try {
         const rt = await openRuntime(config, logger);
         const login = await seedDemo(rt.app.db, rt.app.secrets);
+        const data = await seedDemoData(rt.app);
+        if ('unavailable' in data) process.stdout.write(`Données de démonstration non générées : ${data.unavailable}\n`);
+        else if (data.batches) process.stdout.write(`Données de démonstration : ${data.batches} lots, ${data.salesLines} lignes de vente intégrées.\n`);
         const srv = await startHttpServer(rt.app);
         process.stdout.write(
           [

@@ -104,6 +104,20 @@ export const configSchema = z.object({
   /** Private key file (0600) for SFTP, relative to SECRETS_DIR unless absolute. */
   NAS_SFTP_KEY_FILE: z.string().min(1).default('nas-sftp-key'),
   NAS_SFTP_PATH: z.string().min(1).default('officine'),
+
+  // Pharmacy data. BDPM_DIR: the public drug database files the demo imports (default: ../shared/data/bdpm
+  // beside the install); DEMO_*: the size of the synthetic history `appliance demo` seeds for its pharmacies.
+  BDPM_DIR: z.string().min(1).optional(),
+  DEMO_MONTHS: z.coerce.number().int().min(0).max(36).default(12),
+  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(120),
+  /** Agent channel: allowed clock skew of a message's timestamp. */
+  AGENT_MAX_SKEW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** Agent channel: key epoch lifetime; an agent's epoch rotates when it is older. */
+  AGENT_EPOCH_HOURS: z.coerce.number().min(0.001).max(8_760).default(168),
+  /** Agent channel: lifetime of a one-time enrolment code. */
+  AGENT_ENROL_CODE_TTL_HOURS: z.coerce.number().min(0.01).max(720).default(24),
+  /** Agent channel: largest sealed message accepted. */
+  AGENT_MAX_MESSAGE_KB: z.coerce.number().int().min(16).max(262_144).default(32_768),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

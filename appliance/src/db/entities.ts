@@ -1,4 +1,5 @@
 import { BenchmarkConsentEntity, SalesRollupEntity } from '../analytics/analytics.entities.js';
+import { AgentEntity } from '../agent-channel/agent.entity.js';
 import { UserEntity } from '../auth/user.entity.js';
 import { GenericGroupEntity, PharmacyProductEntity, ProductEntity, RegulatoryParameterEntity } from '../catalogue/catalogue.entities.js';
 import {
@@ -18,6 +19,7 @@ export const entities = [
   GroupementEntity,
   PharmacyEntity,
   UserEntity,
+  AgentEntity,
   ProductEntity,
   GenericGroupEntity,
   PharmacyProductEntity,

@@ -14,6 +14,8 @@ import { registerAuthRoutes } from '../auth/auth.routes.js';
 import { registerTenancyRoutes } from '../tenancy/tenancy.routes.js';
 import { registerAuditRoutes } from '../audit/audit.routes.js';
 import { registerBackupRoutes } from '../backup/backup.routes.js';
+import { registerAgentChannelRoutes } from '../agent-channel/agent-channel.routes.js';
+import { registerAgentAdminRoutes } from '../agent-channel/agent-admin.routes.js';
 
 /** A module's contribution to the HTTP API. */
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
@@ -27,6 +29,8 @@ export const routeRegistrars: RouteRegistrar[] = [
   registerAnalyticsRoutes,
   registerAuditRoutes,
   registerBackupRoutes,
+  registerAgentChannelRoutes,
+  registerAgentAdminRoutes,
 ];
 
 /**

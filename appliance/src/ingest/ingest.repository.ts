@@ -102,13 +102,15 @@ export class IngestRepository {
    * Sales: COPY into staging, upsert by (pharmacy_id, source_id), then apply to the
    * rollups the difference between the new and old images of every changed line:
    * an identical re-send changes nothing, a corrected line moves its old values out.
+   * The old image is read in the same statement as the upsert: every part of a
+   * statement sees the snapshot taken before it, so no row is read twice.
    */
   async upsertSales(rows: SalesInput[]): Promise<UpsertCounts> {
     if (!rows.length) return { inserted: 0, updated: 0 };
     const c = this.c;
     await c.query(`
       CREATE TEMP TABLE stg_sales (
-        source_id text, ticket_id text, sold_at timestamptz, product_code text, quantity integer,
+        source_id text, ticket_id text, sold_at timestamptz, product_code char(13), quantity integer,
         unit_price_ttc_cents integer, vat_rate numeric(4,2), unit_cost_ht_cents integer, fee_ttc_cents integer, sale_type text
       ) ON COMMIT DROP`);
     await copyRows(
@@ -121,7 +123,6 @@ export class IngestRepository {
         }
       })(),
     );
-    await c.query(`ANALYZE stg_sales`);
     await c.query(`
       CREATE TEMP TABLE sales_delta (
         sign integer, inserted boolean, sale_day date, family text, vat_rate numeric(4,2), sale_type text, generic_kind text,
@@ -129,9 +130,7 @@ export class IngestRepository {
       ) ON COMMIT DROP`);
     const cols = `sale_day, family, vat_rate, sale_type, generic_kind, ticket_id, quantity, amount_ttc_cents, amount_ht_cents, cost_ht_cents, fee_ttc_cents`;
     await c.query(
-      `WITH old AS (
-         SELECT l.* FROM sales_lines l JOIN stg_sales s ON l.pharmacy_id = $1 AND l.source_id = s.source_id
-       ), up AS (
+      `WITH up AS (
          INSERT INTO sales_lines AS t (pharmacy_id, source_id, ticket_id, sold_at, sale_day, product_code, quantity,
            unit_price_ttc_cents, vat_rate, unit_cost_ht_cents, fee_ttc_cents, sale_type, family, generic_kind)
          SELECT $1, s.source_id, s.ticket_id, s.sold_at, (s.sold_at AT TIME ZONE 'Europe/Paris')::date, s.product_code, s.quantity,
@@ -154,7 +153,12 @@ export class IngestRepository {
        INSERT INTO sales_delta (sign, inserted, ${cols})
        SELECT 1, inserted, ${cols} FROM up
        UNION ALL
-       SELECT -1, false, ${cols.split(', ').map((x) => `o.${x}`).join(', ')} FROM old o JOIN up u ON u.source_id = o.source_id AND NOT u.inserted`,
+       SELECT -1, false, ${cols.split(', ').map((x) => `o.${x}`).join(', ')}
+       FROM up u CROSS JOIN LATERAL (
+         -- Same snapshot as the upsert: this reads the line as it was before this statement.
+         SELECT * FROM sales_lines l WHERE l.pharmacy_id = $1 AND l.source_id = u.source_id OFFSET 0
+       ) o
+       WHERE NOT u.inserted`,
       [this.pharmacyId],
     );
     await c.query(
@@ -208,7 +212,7 @@ export class IngestRepository {
     const c = this.c;
     await c.query(`
       CREATE TEMP TABLE stg_purchases (
-        source_id text, supplier_source_id text, product_code text, order_ref text, status text, ordered_on date, received_on date,
+        source_id text, supplier_source_id text, product_code char(13), order_ref text, status text, ordered_on date, received_on date,
         quantity integer, free_units integer, list_price_ht_cents integer, discount_pct numeric(5,2), net_price_ht_cents integer
       ) ON COMMIT DROP`);
     await copyRows(
@@ -304,15 +308,12 @@ export class IngestRepository {
   async upsertStock(rows: StockInput[]): Promise<UpsertCounts> {
     if (!rows.length) return { inserted: 0, updated: 0 };
     const c = this.c;
-    await c.query(`CREATE TEMP TABLE stg_stock (snapshot_on date, product_code text, quantity integer, wac_ht_cents integer) ON COMMIT DROP`);
+    await c.query(`CREATE TEMP TABLE stg_stock (snapshot_on date, product_code char(13), quantity integer, wac_ht_cents integer) ON COMMIT DROP`);
     await copyRows(c, 'stg_stock', ['snapshot_on', 'product_code', 'quantity', 'wac_ht_cents'],
       rows.map((x) => [x.snapshotOn, x.productCode, x.quantity, x.wacHtCents]));
     await c.query(`CREATE TEMP TABLE stock_delta (sign integer, inserted boolean, snapshot_on date, quantity integer, value_ht_cents bigint) ON COMMIT DROP`);
     await c.query(
-      `WITH old AS (
-         SELECT o.* FROM stock_snapshots o JOIN stg_stock s
-           ON o.pharmacy_id = $1 AND o.snapshot_on = s.snapshot_on AND o.product_code = s.product_code
-       ), up AS (
+      `WITH up AS (
          INSERT INTO stock_snapshots AS t (pharmacy_id, snapshot_on, product_code, quantity, wac_ht_cents)
          SELECT $1, snapshot_on, product_code, quantity, wac_ht_cents FROM stg_stock
          ON CONFLICT (pharmacy_id, snapshot_on, product_code) DO UPDATE SET quantity = EXCLUDED.quantity, wac_ht_cents = EXCLUDED.wac_ht_cents
@@ -323,7 +324,11 @@ export class IngestRepository {
        SELECT 1, inserted, snapshot_on, quantity, value_ht_cents FROM up
        UNION ALL
        SELECT -1, false, o.snapshot_on, o.quantity, o.value_ht_cents
-       FROM old o JOIN up u ON u.snapshot_on = o.snapshot_on AND u.product_code = o.product_code AND NOT u.inserted`,
+       FROM up u CROSS JOIN LATERAL (
+         SELECT * FROM stock_snapshots o
+         WHERE o.pharmacy_id = $1 AND o.snapshot_on = u.snapshot_on AND o.product_code = u.product_code OFFSET 0
+       ) o
+       WHERE NOT u.inserted`,
       [this.pharmacyId],
     );
     await c.query(

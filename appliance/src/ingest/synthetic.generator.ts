@@ -136,6 +136,7 @@ export class SyntheticPharmacy {
   private readonly assortment: { groups: SyntheticCatalogue['groups']; reimb: Item[]; otc: Item[]; para: (Item & { label: string })[]; dormant: Item[] };
   private readonly substitution: number;
   private readonly size: number;
+  private readonly groupPicks: { weight: number; g: SyntheticCatalogue['groups'][number] }[];
 
   constructor(private readonly cat: SyntheticCatalogue, private readonly seed: number, private readonly opts: SyntheticOptions = {}) {
     const r = prng(hashSeed('assortment', seed));
@@ -145,6 +146,7 @@ export class SyntheticPharmacy {
     const reimb = take(cat.reimbursable, 350);
     const dormant = reimb.splice(0, Math.max(3, Math.round(reimb.length * 0.04))).map((x) => ({ ...x, dormant: true }));
     this.assortment = { groups: take(cat.groups, 220), reimb, otc: take(cat.otc, 120), para: take(cat.para, 150), dormant };
+    this.groupPicks = this.assortment.groups.map((g) => ({ weight: g.reference.weight, g }));
   }
 
   private daysOf(month: string): { days: string[]; complete: boolean } {
@@ -174,7 +176,12 @@ export class SyntheticPharmacy {
     const sales: Record<string, unknown>[] = [];
     const purchases: Record<string, unknown>[] = [];
     const sold = new Map<string, { item: Item; units: number }>();
-    for (const day of days) this.day(day, sales, purchases, sold);
+    const pending = new Map<string, { item: Item; units: number }>();
+    for (const day of days) {
+      this.day(day, sales, sold, pending);
+      const dow = new Date(`${day}T12:00:00Z`).getUTCDay();
+      if (dow === 2 || dow === 5 || day === days[days.length - 1]) this.wholesalerOrder(day, pending, purchases);
+    }
     this.labOrder(month, days[0]!, sold, purchases);
     const invoices = this.invoices(month, days[days.length - 1]!, purchases);
     const stockDay = days[days.length - 1]!;
@@ -207,7 +214,7 @@ export class SyntheticPharmacy {
     yield* this.assortment.para;
   }
 
-  private day(day: string, sales: Record<string, unknown>[], purchases: Record<string, unknown>[], sold: Map<string, { item: Item; units: number }>): void {
+  private day(day: string, sales: Record<string, unknown>[], sold: Map<string, { item: Item; units: number }>, pending: Map<string, { item: Item; units: number }>): void {
     const date = new Date(`${day}T12:00:00Z`);
     const dow = date.getUTCDay();
     if (dow === 0) return; // closed on Sundays
@@ -224,6 +231,10 @@ export class SyntheticPharmacy {
     const groupTotal = a.groups.reduce((s, g) => s + g.reference.weight, 0);
     const stamp = day.replace(/-/g, '');
     const today = new Map<string, { item: Item; units: number }>();
+    // Every month has at least one of each anomaly to find: a promotion below cost on
+    // the 15th, a reimbursable drug off its BDPM price on the 20th (plus random ones).
+    let promoDue = day.endsWith('-15');
+    let offPriceDue = day.endsWith('-20');
     for (let t = 0; t < tickets; t++) {
       const ticketId = `T${stamp}-${t}`;
       const minute = 9 * 60 + Math.floor(r() * 600);
@@ -236,14 +247,20 @@ export class SyntheticPharmacy {
         let item: Item;
         if (saleType === 'prescription') {
           if (r() < 0.55) {
-            const g = pickWeighted(a.groups.map((x) => ({ weight: x.reference.weight, g: x })), groupTotal, r).g;
+            const g = pickWeighted(this.groupPicks, groupTotal, r).g;
             item = r() < this.substitution ? g.generics[Math.floor(r() * g.generics.length)]! : g.reference;
           } else item = pickWeighted(a.reimb, reimbTotal, r);
         } else item = saleType === 'otc' ? pickWeighted(a.otc, otcTotal, r) : pickWeighted(a.para, paraTotal, r);
         const qty = (r() < 0.8 ? 1 : r() < 0.8 ? 2 : 3) * (creditNote ? -1 : 1);
         let price = item.priceTtc;
-        if (item.family === 'reimbursable' && r() < 0.002) price += 10; // off the BDPM price: an anomaly to find
-        if (item.family === 'parapharmacy' && r() < 0.01) price = Math.round(item.costHt * 1.2 * 0.9); // promotion below cost
+        if (item.family === 'reimbursable' && !creditNote && (r() < 0.002 || offPriceDue)) {
+          price += 10; // off the BDPM price
+          offPriceDue = false;
+        }
+        if (item.family === 'parapharmacy' && !creditNote && (r() < 0.01 || promoDue)) {
+          price = Math.round(item.costHt * 1.2 * 0.9); // promotion below cost
+          promoDue = false;
+        }
         sales.push({
           sourceId: `S${stamp}-${t}-${l}`,
           ticketId,
@@ -263,12 +280,21 @@ export class SyntheticPharmacy {
         }
       }
     }
-    // Daily wholesaler order for what was sold (generics come from the monthly lab order).
-    let n = 0;
     for (const { item, units } of today.values()) {
-      const e = sold.get(item.code) ?? { item, units: 0 };
-      e.units += units;
-      sold.set(item.code, e);
+      for (const m of [sold, pending]) {
+        const e = m.get(item.code) ?? { item, units: 0 };
+        e.units += units;
+        m.set(item.code, e);
+      }
+    }
+  }
+
+  /** Twice-weekly wholesaler order for what was sold since the last one (generics come from the monthly lab order). */
+  private wholesalerOrder(day: string, pending: Map<string, { item: Item; units: number }>, purchases: Record<string, unknown>[]): void {
+    const r = prng(hashSeed('order', this.seed, day));
+    const stamp = day.replace(/-/g, '');
+    let n = 0;
+    for (const { item, units } of pending.values()) {
       if (item.generic) continue;
       const supplier = r() < 0.8 ? SUPPLIERS[0] : r() < 0.5 ? SUPPLIERS[1] : SUPPLIERS[2];
       const discount = item.family === 'reimbursable' ? (r() < 0.03 ? 3 : 2.5) : item.family === 'non_reimbursable' ? 8 + Math.floor(r() * 8) : 10 + Math.floor(r() * 10);
@@ -288,6 +314,7 @@ export class SyntheticPharmacy {
         netPriceHtCents: item.costHt,
       });
     }
+    pending.clear();
   }
 
   private labOrder(month: string, first: string, sold: Map<string, { item: Item; units: number }>, purchases: Record<string, unknown>[]): void {
@@ -317,7 +344,11 @@ export class SyntheticPharmacy {
 
   private invoices(month: string, lastDay: string, purchases: Record<string, unknown>[]): Record<string, unknown>[] {
     const bySupplier = new Map<string, Record<string, unknown>[]>();
-    for (const p of purchases) bySupplier.set(p.supplierSourceId as string, [...(bySupplier.get(p.supplierSourceId as string) ?? []), p]);
+    for (const p of purchases) {
+      const list = bySupplier.get(p.supplierSourceId as string);
+      if (list) list.push(p);
+      else bySupplier.set(p.supplierSourceId as string, [p]);
+    }
     const vatOf = new Map([...this.allItems()].map((i) => [i.code, i.vat]));
     return [...bySupplier].map(([supplier, lines]) => {
       const perProduct = new Map<string, { q: number; free: number; amount: number; unit: number }>();

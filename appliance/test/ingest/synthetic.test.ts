@@ -47,6 +47,7 @@ t.test('synthetic generator on the BDPM catalogue: realistic, deterministic, ide
   t.ok(stock.rotationDays! > 0, `rotation ${stock.rotationDays} days`);
   const anomalies = await svc.anomalies(p1, period);
   t.ok(anomalies.some((x) => x.kind.includes('below_cost')), 'below-cost promotions');
+  t.ok(anomalies.some((x) => x.kind.includes('off_bdpm_price')), 'reimbursable drugs sold off their BDPM price');
   const [inv] = (await ds.query(`SELECT count(*)::int AS n, bool_and(file_sha256 ~ '^[0-9a-f]{64}$') AS ok FROM supplier_invoices WHERE pharmacy_id = $1`, [p1])) as { n: number; ok: boolean }[];
   t.ok(inv!.n >= 4 && inv!.ok, 'invoices with the sha256 of their source');
   const roll = await rollupsVsRecomputation(ds, p1);

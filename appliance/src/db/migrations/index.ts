@@ -2,9 +2,16 @@ import { Foundation1763712000000 } from './1763712000000-foundation.js';
 import { Identity1763720000000 } from './1763720000000-identity.js';
 import { BackupAndJobs1763750000000 } from './1763750000000-backup-and-jobs.js';
 import { PharmacyData1763730000000 } from './1763730000000-pharmacy-data.js';
+import { AgentChannel1763740000000 } from './1763740000000-agent-channel.js';
 
 /**
  * Every migration, in order. Listed explicitly (no glob) so the compiled bundle,
  * the tests and `appliance migrate` all see exactly the same set.
  */
-export const migrations = [Foundation1763712000000, Identity1763720000000, PharmacyData1763730000000, BackupAndJobs1763750000000];
+export const migrations = [
+  Foundation1763712000000,
+  Identity1763720000000,
+  PharmacyData1763730000000,
+  AgentChannel1763740000000,
+  BackupAndJobs1763750000000,
+];

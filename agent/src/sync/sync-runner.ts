@@ -1,0 +1,217 @@
+import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ChannelClient, ChannelRefusal, TransportError } from '../channel/channel-client.js';
+import { openSource } from '../connectors/open-source.js';
+import type { EntityName } from '../model/canonical-model.js';
+import { loadProfile } from '../model/profile.js';
+import type { AgentMessage, SyncSummary } from '../protocol/messages.js';
+import type { AgentConfig, AgentState, AgentStore } from '../store/agent-store.js';
+import type { SpoolEntry } from '../store/spool.js';
+import { extractBatches, SummaryBuilder } from './extractor.js';
+
+/** Retry pacing: exponential backoff with full jitter, capped. */
+export interface Backoff {
+  baseMs: number;
+  maxMs: number;
+}
+
+/** Delay before retry number `attempt` (0-based): uniform in [0, min(max, base·2^attempt)]. */
+export function backoffDelay(b: Backoff, attempt: number, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(b.maxMs, b.baseMs * 2 ** Math.min(attempt, 30)));
+}
+
+/** Thrown when the server revoked this agent: nothing more will be sent. */
+export class AgentRevokedError extends Error {
+  constructor() {
+    super('agent revoked by the appliance');
+    this.name = 'AgentRevokedError';
+  }
+}
+
+/** Waits `ms`, or less if the signal aborts; leaves no listener behind either way. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** Compresses a message for the spool (compressed once, sealed at each send). */
+export function compressMessage(msg: AgentMessage): Buffer {
+  return gzipSync(Buffer.from(JSON.stringify(msg), 'utf8'), { level: 6 });
+}
+
+/**
+ * The sync engine of `officine-agent run`: an extractor that turns the LGO's new
+ * rows into spooled batches (spool fsync'd before the cursor moves), and a sender
+ * that drains the spool in order, deleting an entry only once the server has
+ * acknowledged its batch id. The two run side by side; while the appliance is
+ * unreachable or read-only (503) the extractor keeps spooling, the sender backs
+ * off with jitter and resumes by itself.
+ */
+export class SyncRunner {
+  private readonly state: AgentState;
+  private client: ChannelClient | undefined;
+  private wake: (() => void) | undefined;
+  /** Set when a pass finished: the next time the spool is empty, that sync is complete. */
+  private passPending = false;
+
+  constructor(
+    private readonly store: AgentStore,
+    private readonly config: AgentConfig,
+    private readonly logger: Logger,
+    private readonly backoff: Backoff = { baseMs: 1000, maxMs: 60_000 },
+  ) {
+    this.state = store.readState();
+  }
+
+  private channel(): ChannelClient {
+    this.client ??= new ChannelClient(this.store, this.config, this.state);
+    return this.client;
+  }
+
+  /** One extraction pass: every entity after its cursor, spooled; then the pass summary. */
+  async extractPass(signal?: AbortSignal): Promise<SyncSummary> {
+    const profile = loadProfile(this.config.profile);
+    const source = await openSource(this.config.source, profile, this.config.roots);
+    const spool = this.store.spool();
+    const summary = new SummaryBuilder();
+    const startedAt = new Date().toISOString();
+    try {
+      const cursors = this.state.cursors as Partial<Record<EntityName, { wm: string | number; key: string | number }>>;
+      for await (const b of extractBatches(profile, source, cursors, { batchSize: this.config.batchSize, scope: this.config.agentId ?? 'local' }, summary)) {
+        while (spool.size().bytes > this.config.maxSpoolMB * 1024 * 1024 && !signal?.aborted) await sleep(1000, signal);
+        if (signal?.aborted) break;
+        if (b.rows.length > 0) {
+          spool.put(b.batchId, compressMessage({ type: 'batch', batchId: b.batchId, entity: b.entity, rows: b.rows, withheld: b.withheld }));
+          this.wake?.();
+        }
+        this.state.cursors[b.entity] = b.to;
+        for (const [reason, n] of Object.entries(b.withheld)) this.state.withheldTotal[reason] = (this.state.withheldTotal[reason] ?? 0) + n;
+        this.store.writeState(this.state);
+      }
+    } finally {
+      await source.close();
+    }
+    const result: SyncSummary = { profile: profile.name, startedAt, finishedAt: new Date().toISOString(), tables: summary.list() };
+    const summaryId = createHash('sha256').update(JSON.stringify(['summary', this.config.agentId, startedAt])).digest('hex').slice(0, 32);
+    spool.put(summaryId, compressMessage({ type: 'summary', batchId: summaryId, summary: result }));
+    this.state.lastSummary = result;
+    this.store.writeState(this.state);
+    this.wake?.();
+    return result;
+  }
+
+  /** Sends one spool entry until acknowledged (retrying transport failures with backoff). */
+  private async deliver(e: SpoolEntry, signal?: AbortSignal): Promise<boolean> {
+    const spool = this.store.spool();
+    for (let attempt = 0; !signal?.aborted; attempt++) {
+      try {
+        const ans = await this.channel().send(spool.read(e));
+        if (ans.type === 'ack' && ans.acked.includes(e.batchId)) {
+          spool.remove(e);
+          // Progress only (no fsync needed): persisted with the next durable state write.
+          this.state.lastAckAt = new Date().toISOString();
+          this.state.lastError = null;
+          return true;
+        }
+        throw new TransportError('acquittement manquant');
+      } catch (err) {
+        if (err instanceof ChannelRefusal && err.code === 'agent_revoked') {
+          this.state.revoked = true;
+          this.state.lastError = 'agent révoqué par l’appliance';
+          this.store.writeState(this.state);
+          throw new AgentRevokedError();
+        }
+        const delay = backoffDelay(this.backoff, attempt);
+        this.state.lastError = (err as Error).message;
+        if (attempt === 0) this.store.writeState(this.state); // so `status` shows the outage
+        this.logger.warn({ batchId: e.batchId, attempt, delayMs: delay, code: (err as ChannelRefusal).code, status: (err as TransportError).status, msg: (err as Error).message }, 'send failed, will retry');
+        await sleep(delay, signal);
+      }
+    }
+    return false;
+  }
+
+  /** Drains the spool once (oldest first); returns when empty or aborted. */
+  async drain(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      if (signal?.aborted) return;
+      const next = this.store.spool().list()[0];
+      if (!next) return;
+      await this.deliver(next, signal);
+    }
+  }
+
+  /** Sender loop: drains, then waits for new spool entries (or a periodic check). */
+  private async senderLoop(signal: AbortSignal, extracting: () => boolean): Promise<void> {
+    while (!signal.aborted) {
+      await this.drain(signal);
+      if (this.passPending && !extracting() && this.store.spool().list().length === 0) {
+        this.passPending = false;
+        this.state.lastSyncAt = new Date().toISOString();
+        this.store.writeState(this.state);
+      }
+      // Wait for new spool entries (wake), a periodic re-check, or the stop signal.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          this.wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, 2000);
+        signal.addEventListener('abort', done, { once: true });
+        this.wake = done;
+      });
+    }
+  }
+
+  /** Daemon: extraction passes every pollSeconds, sender always on. `once` stops after one drained pass. */
+  async run(signal: AbortSignal, opts: { once?: boolean } = {}): Promise<void> {
+    if (this.state.revoked) throw new AgentRevokedError();
+    let extracting = true;
+    const inner = new AbortController();
+    signal.addEventListener('abort', () => inner.abort(), { once: true });
+    const sender = this.senderLoop(inner.signal, () => extracting).catch((err) => {
+      inner.abort();
+      throw err;
+    });
+    try {
+      while (!inner.signal.aborted) {
+        extracting = true;
+        try {
+          const s = await this.extractPass(inner.signal);
+          this.passPending = true;
+          this.logger.info({ tables: s.tables.map((t) => ({ entity: t.entity, read: t.read, sent: t.sent, withheld: t.withheld })) }, 'extraction pass done');
+        } catch (err) {
+          // The LGO may be locked, moved or mid-upgrade: keep the sender going, retry at the next poll.
+          if (opts.once) throw err;
+          this.state.lastError = `extraction : ${(err as Error).message}`;
+          this.store.writeState(this.state);
+          this.logger.error({ err }, 'extraction pass failed, will retry at the next poll');
+        } finally {
+          extracting = false;
+        }
+        this.wake?.();
+        if (opts.once) {
+          while (!inner.signal.aborted && this.store.spool().list().length > 0) await sleep(200, inner.signal);
+          break;
+        }
+        await sleep(this.config.pollSeconds * 1000, inner.signal);
+      }
+    } finally {
+      inner.abort();
+      await sender;
+      this.store.writeState(this.state);
+    }
+  }
+}

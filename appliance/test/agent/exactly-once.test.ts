@@ -1,0 +1,140 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import t from 'tap';
+import { writeReferenceSqlite } from '../../../agent/src/reference/reference-lgo.js';
+import { projectRoot } from '../../src/config/version.js';
+import { createDataSource } from '../../src/db/data-source.js';
+import { tempDir } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { createPharmacy } from './helpers.js';
+
+const root = projectRoot();
+const APPLIANCE = join(root, 'dist/appliance/src/cli/main.js');
+const AGENT = join(root, 'dist/agent/src/cli/main.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const freePort = () =>
+  new Promise<number>((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+t.test('kill -9 of the agent mid-sync and of the appliance mid-batch: every line arrives exactly once', async (t) => {
+  const db = await createTestDatabase(t);
+  const ds = createDataSource(db.url, { poolSize: 2 });
+  await ds.initialize();
+  t.teardown(() => ds.destroy());
+  const dir = tempDir(t, 'officine-e2e-');
+  const port = await freePort();
+  const serverUrl = `http://127.0.0.1:${port}`;
+  const appEnv = { ...process.env, OFFICINE_ENV_FILE: '/dev/null', DATABASE_URL: db.url, PORT: String(port), DATA_DIR: join(dir, 'appliance'), NODE_ENV: 'test', LOG_LEVEL: 'warn' };
+  const agentEnv = { ...process.env, OFFICINE_AGENT_DIR: join(dir, 'agent'), OFFICINE_AGENT_BACKOFF_MS: '50', OFFICINE_AGENT_BACKOFF_MAX_MS: '400', OFFICINE_AGENT_LOG_LEVEL: 'error' };
+  const children = new Set<ChildProcess>();
+  t.teardown(() => children.forEach((c) => c.kill('SIGKILL')));
+  const start = (script: string, args: string[], env: NodeJS.ProcessEnv) => {
+    const c = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    children.add(c);
+    c.once('exit', () => children.delete(c));
+    return c;
+  };
+  const kill9 = async (c: ChildProcess) => {
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  };
+  const startAppliance = async () => {
+    const c = start(APPLIANCE, ['serve'], appEnv);
+    await until('appliance health', async () => (await fetch(`${serverUrl}/healthz`).catch(() => undefined))?.status === 200, 60_000);
+    return c;
+  };
+
+  const lgo = join(dir, 'lgo', 'reference.db');
+  const counts = await writeReferenceSqlite(lgo, { saleLines: 30_000, products: 300, purchaseLines: 3_000 });
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  let appliance = await startAppliance();
+  const pharmacyId = await createPharmacy(ds);
+
+  const codeOut = spawnSync(process.execPath, [APPLIANCE, 'agents', 'enroll-code', '--pharmacy', pharmacyId], { env: appEnv, encoding: 'utf8' });
+  t.equal(codeOut.status, 0, 'console created an enrolment code');
+  const code = /([0-9A-Z]{5}(?:-[0-9A-Z]{5}){3})/.exec(codeOut.stdout)?.[1];
+  t.ok(code, 'code printed');
+  const cli = (...args: string[]) => spawnSync(process.execPath, [AGENT, ...args], { env: agentEnv, encoding: 'utf8' });
+  t.equal(cli('configure', '--profile', 'reference', '--sqlite', lgo, '--batch-size', '300').status, 0, 'agent configured');
+  const enrolled = cli('enroll', '--server', serverUrl, '--code', code!);
+  t.equal(enrolled.status, 0, `agent enrolled ${enrolled.stderr}`);
+  t.match(enrolled.stdout, /Agent enrôlé/);
+  for (const f of ['agent.json', 'agent-key.pem']) t.equal(statSync(join(dir, 'agent', f)).mode & 0o777, 0o600, `${f} is 0600`);
+  t.equal(statSync(join(dir, 'agent')).mode & 0o777, 0o700, 'agent dir is 0700');
+
+  const batches = async () => Number(((await ds.query(`SELECT count(*)::int AS n FROM agent_batches WHERE pharmacy_id = $1 AND kind = 'batch'`, [pharmacyId])) as { n: number }[])[0]!.n);
+  const rows = async () => Number(((await ds.query(`SELECT count(*)::int AS n FROM agent_staged_rows WHERE pharmacy_id = $1`, [pharmacyId])) as { n: number }[])[0]!.n);
+
+  let agent = start(AGENT, ['run'], agentEnv);
+  await until('ten batches', async () => (await batches()) >= 10);
+  await kill9(agent);
+  const atAgentKill = await rows();
+  t.ok(atAgentKill > 0 && atAgentKill < total, `agent killed mid-sync (${atAgentKill}/${total} rows in)`);
+
+  agent = start(AGENT, ['run'], agentEnv);
+  const b0 = await batches();
+  await until('more batches after the agent restart', async () => (await batches()) >= b0 + 10);
+  await kill9(appliance);
+  const atServerKill = await rows();
+  t.ok(atServerKill < total, `appliance killed mid-sync (${atServerKill}/${total} rows in)`);
+  await sleep(300);
+  appliance = await startAppliance();
+
+  await until('every line in', async () => (await rows()) === total, 180_000);
+  await until('agent spool empty', async () => {
+    const s = cli('status', '--json');
+    return s.status === 0 && (JSON.parse(s.stdout) as { spool: { entries: number } }).spool.entries === 0;
+  });
+  const status = JSON.parse(cli('status', '--json').stdout) as { lastAckAt: string | null; withheldTotal: Record<string, number> };
+  t.ok(status.lastAckAt, 'status shows the last acknowledgement');
+  t.same(status.withheldTotal, {}, 'no line withheld from the clean reference LGO');
+  const stop = new Promise((r) => agent.once('exit', r));
+  agent.kill('SIGTERM');
+  await stop;
+
+  const per = (await ds.query(
+    `SELECT entity, count(*)::int AS n, sum(deliveries)::int AS deliveries, max(deliveries) AS max FROM agent_staged_rows WHERE pharmacy_id = $1 GROUP BY entity ORDER BY entity`,
+    [pharmacyId],
+  )) as { entity: string; n: number; deliveries: number; max: number }[];
+  const tableOf: Record<string, string> = { product: 'produits', supplier: 'fournisseurs', stock: 'stock', purchase_line: 'achats_lignes', supplier_invoice: 'factures_fournisseurs', sale_line: 'ventes_lignes' };
+  for (const p of per) {
+    t.equal(p.n, counts[tableOf[p.entity]!], `${p.entity}: row count equals the source`);
+    t.equal(p.deliveries, p.n, `${p.entity}: every line ingested exactly once (no re-ingested batch)`);
+  }
+  t.equal(per.length, 6, 'all six entities arrived');
+
+  // Checksums: the server's canonical values against the source, computed independently.
+  const { default: Database } = await import('better-sqlite3');
+  const src = new Database(lgo, { readonly: true });
+  const sourceLines = (src.prepare(`SELECT id, quantite, CAST(ROUND(prix_unitaire_ttc * 100) AS INTEGER) AS cents, cip13 FROM ventes_lignes ORDER BY id`).all() as { id: number; quantite: number; cents: number; cip13: string }[]).map(
+    (r) => `${r.id}|${r.quantite}|${r.cents}|${r.cip13}`,
+  );
+  src.close();
+  const serverLines = ((await ds.query(
+    `SELECT source_id, payload->>'quantity' AS q, payload->>'unit_price_ttc_cents' AS c, payload->>'product_code' AS p FROM agent_staged_rows WHERE pharmacy_id = $1 AND entity = 'sale_line' ORDER BY source_id::int`,
+    [pharmacyId],
+  )) as { source_id: string; q: string; c: string; p: string }[]).map((r) => `${r.source_id}|${r.q}|${r.c}|${r.p}`);
+  const sha = (lines: string[]) => createHash('sha256').update(lines.join('\n')).digest('hex');
+  t.equal(serverLines.length, sourceLines.length);
+  t.equal(sha(serverLines), sha(sourceLines), 'sale lines checksum equals the source');
+});

@@ -1,0 +1,151 @@
+import { randomInt } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Test } from 'tap';
+import type { DataSource } from 'typeorm';
+import { sharedSecret } from '../../../agent/src/protocol/channel-crypto.js';
+import { EpochKeys, openEnvelope, parseEnvelope } from '../../../agent/src/protocol/envelope.js';
+import { AGENT_API } from '../../../agent/src/protocol/messages.js';
+import { agentChannelService } from '../../src/agent-channel/agent-channel.factory.js';
+import { ServerKeyProvider } from '../../src/agent-channel/server-key.js';
+import { loadConfig } from '../../src/config/config.js';
+import { SecretStore } from '../../src/config/secrets.js';
+import { APP_VERSION } from '../../src/config/version.js';
+import type { AppContext } from '../../src/http/app-context.js';
+import { startHttpServer, type RunningServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { tempDir } from '../helpers/app.js';
+import { createTestDataSource } from '../helpers/db.js';
+
+/** The real app on a fresh database, with its log captured and a clock tests can move. */
+export interface ChannelTestApp {
+  url: string;
+  app: AppContext;
+  ds: DataSource;
+  dbUrl: string;
+  secretsDir: string;
+  logs: Record<string, unknown>[];
+  clock: { offsetMs: number };
+  /** Stops the HTTP server (connections cut) and starts it again on the same port. */
+  restart(): Promise<void>;
+}
+
+export async function startChannelApp(t: Test, env: Record<string, string> = {}): Promise<ChannelTestApp> {
+  const { ds, url: dbUrl } = await createTestDataSource(t);
+  const dataDir = tempDir(t, 'officine-agent-app-');
+  const config = loadConfig({ envFile: '/dev/null', env: { NODE_ENV: 'test', PORT: '0', DATABASE_URL: dbUrl, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env } });
+  const logs: Record<string, unknown>[] = [];
+  const clock = { offsetMs: 0 };
+  const app: AppContext = {
+    config,
+    db: ds,
+    logger: createLogger('info', { write: (s: string) => void logs.push(JSON.parse(s) as Record<string, unknown>) } as never),
+    secrets: new SecretStore(config.secretsDir),
+    clock: { now: () => new Date(Date.now() + clock.offsetMs) },
+    version: APP_VERSION,
+  };
+  let srv: RunningServer = await startHttpServer(app);
+  const port = Number(new URL(srv.url).port);
+  t.teardown(() => srv.close());
+  const result: ChannelTestApp = {
+    url: srv.url,
+    app,
+    ds,
+    dbUrl,
+    secretsDir: config.secretsDir,
+    logs,
+    clock,
+    async restart() {
+      srv.server.closeAllConnections();
+      await srv.close();
+      app.config.PORT = port;
+      srv = await startHttpServer(app);
+    },
+  };
+  return result;
+}
+
+/** A fresh groupement and pharmacy (format-valid random FINESS); returns the pharmacy id. */
+export async function createPharmacy(ds: DataSource): Promise<string> {
+  const [g] = (await ds.query(`INSERT INTO groupements (name) VALUES ($1) RETURNING id`, [`G ${randomInt(1e9)}`])) as { id: string }[];
+  const finess = `69${String(randomInt(1e7)).padStart(7, '0')}`;
+  const [p] = (await ds.query(`INSERT INTO pharmacies (groupement_id, name, finess) VALUES ($1, $2, $3) RETURNING id`, [g!.id, 'Pharmacie test', finess])) as { id: string }[];
+  return p!.id;
+}
+
+/** A one-time enrolment code for a pharmacy, through the service (as the console does). */
+export async function enrolmentCode(app: AppContext, pharmacyId: string): Promise<string> {
+  return (await agentChannelService(app).createEnrolmentCode(pharmacyId, null)).code;
+}
+
+/** Log lines of refused agent messages, as (reason) list. */
+export function refusalReasons(logs: Record<string, unknown>[]): string[] {
+  return logs.filter((l) => l.event === 'agent_message_refused').map((l) => l.reason as string);
+}
+
+/**
+ * A loopback HTTP proxy in front of the appliance that records every raw agent
+ * message body (what crossed HTTP), and can answer 503 (read-only) for a while.
+ */
+export interface CapturingProxy {
+  url: string;
+  bodies: Buffer[];
+  /** While > 0, message requests get 503 read-only and are not forwarded; decremented per request. */
+  unavailable: number;
+  served503: number;
+}
+
+export async function startCapturingProxy(t: Test, target: () => string): Promise<CapturingProxy> {
+  const state: CapturingProxy = { url: '', bodies: [], unavailable: 0, served503: 0 };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.url === AGENT_API.messages) {
+        if (state.unavailable > 0) {
+          state.unavailable--;
+          state.served503++;
+          res.writeHead(503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'read_only', message: 'Appliance en lecture seule.' } }));
+          return;
+        }
+        state.bodies.push(body);
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
+      fetch(target() + req.url, { method: req.method, headers, body: req.method === 'GET' ? undefined : body })
+        .then(async (r) => {
+          const out = Buffer.from(await r.arrayBuffer());
+          res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/octet-stream' });
+          res.end(out);
+        })
+        .catch(() => {
+          res.writeHead(502);
+          res.end();
+        });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  t.teardown(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+  return state;
+}
+
+/** Decrypts captured agent envelopes with the appliance's key — what the server received, in clear. */
+export async function openCaptured(app: AppContext, bodies: Buffer[]): Promise<string[]> {
+  const server = new ServerKeyProvider(app.secrets).get();
+  const out: string[] = [];
+  const keys = new Map<string, EpochKeys>();
+  for (const b of bodies) {
+    const env = parseEnvelope(b);
+    let k = keys.get(env.header.agentId);
+    if (!k) {
+      const [row] = (await app.db.query(`SELECT public_key FROM agents WHERE id = $1`, [env.header.agentId])) as { public_key: Buffer }[];
+      k = new EpochKeys(sharedSecret(server.privateKey, row!.public_key), env.header.agentId);
+      keys.set(env.header.agentId, k);
+    }
+    out.push(openEnvelope(k.key(env.header.epoch), env).toString('utf8'));
+  }
+  return out;
+}

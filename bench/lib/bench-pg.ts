@@ -1,0 +1,47 @@
+import { createServer } from 'node:net';
+import pgLib from 'pg';
+import type { DataSource } from 'typeorm';
+import { createDataSource } from '../../appliance/src/db/data-source.js';
+import { startTestPostgres } from '../../appliance/test/helpers/test-postgres.js';
+
+/** A free loopback TCP port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** A bench's own embedded PostgreSQL with a migrated template; `database()` clones it. */
+export interface BenchPostgres {
+  database(name: string): Promise<DataSource>;
+  stop(): Promise<void>;
+}
+
+/** Starts an embedded PostgreSQL in a temp dir (removed by `stop`), migrates a template once. */
+export async function startBenchPostgres(): Promise<BenchPostgres> {
+  const pg = await startTestPostgres({ port: await freePort() });
+  const open: DataSource[] = [];
+  return {
+    async database(name: string) {
+      const admin = new pgLib.Client({ connectionString: pg.adminUrl });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${pg.template}`);
+      await admin.end();
+      const url = new URL(pg.adminUrl);
+      url.pathname = `/${name}`;
+      const ds = createDataSource(url.toString(), { poolSize: 4 });
+      await ds.initialize();
+      open.push(ds);
+      return ds;
+    },
+    async stop() {
+      for (const ds of open) if (ds.isInitialized) await ds.destroy();
+      await pg.stop();
+    },
+  };
+}
