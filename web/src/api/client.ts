@@ -129,10 +129,16 @@ export async function api<T>(method: string, path: string, opts: RequestOptions 
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError(0, 'network', fallbackMessage(0));
   }
-  if (res.status === 401 && !opts.noRefresh && !NO_REFRESH.test(path) && (await refreshSession())) return api<T>(method, path, { ...opts, noRefresh: true });
+  // A 401 ends the UI's session only when the refresh cookie could not renew it: a
+  // route that answers 401 with a fresh session is that route's refusal, not a logout.
+  let sessionGone = false;
+  if (res.status === 401 && !opts.noRefresh && !NO_REFRESH.test(path)) {
+    if (await refreshSession()) return api<T>(method, path, { ...opts, noRefresh: true });
+    sessionGone = true;
+  }
   if (!res.ok) {
     const err = await toApiError(res);
-    if (res.status === 401) for (const fn of listeners.unauthenticated) fn();
+    if (sessionGone) for (const fn of listeners.unauthenticated) fn();
     if (err.code === 'read_only') for (const fn of listeners.readOnly) fn();
     throw err;
   }
