@@ -401,38 +401,64 @@ export function AuditPage() {
   );
 }
 
-interface UpgradeRow {
+/** A verified bundle waiting to be applied (`POST /api/admin/upgrades`). */
+interface StagedUpgrade {
   id: string;
   version: string;
-  fromVersion?: string | null;
-  status: string;
-  at: string;
-  message?: string | null;
+  currentVersion: string;
+  expiresAt: string | null;
+  files: number;
 }
 
-/** Upgrades: upload a signed bundle, verify it, apply it, and the history (platform: /api/admin/upgrades). */
+const UPGRADE_STEPS: Record<string, string> = {
+  'upgrade.verified': 'Archive vérifiée',
+  'upgrade.apply_requested': 'Application demandée',
+  'upgrade.backup': 'Sauvegarde avant mise à jour',
+  'upgrade.stopped': 'Services arrêtés',
+  'upgrade.migrated': 'Base migrée',
+  'upgrade.switched': 'Nouvelle version activée',
+  'upgrade.applied': 'Mise à jour réussie',
+  'upgrade.rolled_back': 'Retour automatique à la version précédente',
+  'upgrade.failed': 'Échec',
+  'upgrade.refused': 'Archive refusée',
+};
+
+/**
+ * Upgrades: upload a signed bundle, which the server verifies (pinned keys, expiry,
+ * version order, every file's hash), ask for it to be applied, and follow the
+ * history from the audit log (`upgrade.*` entries written by every step).
+ */
 export function UpgradesPage() {
   const [file, setFile] = useState<File | null>(null);
-  const [staged, setStaged] = useState<{ id: string; version: string; verified: boolean; problems?: string[] } | null>(null);
+  const [staged, setStaged] = useState<StagedUpgrade | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [info, setInfo] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
   const [version, setVersion] = useState(0);
+  const history = useApi((s) => get<{ entries: AuditRow[] }>('/api/admin/audit', { action: 'upgrade.', limit: 100 }, s), [version]);
   const upload = async (e: Event) => {
     e.preventDefault();
     if (!file) return;
     setError(null);
+    setInfo(null);
+    setBusy(true);
     try {
-      setStaged(await api<{ id: string; version: string; verified: boolean; problems?: string[] }>('POST', '/api/admin/upgrades', { raw: file }));
-      setVersion((v) => v + 1);
+      setStaged(await api<StagedUpgrade>('POST', '/api/admin/upgrades', { raw: file }));
     } catch (err) {
+      setStaged(null);
       setError(err);
+    } finally {
+      setBusy(false);
+      setVersion((v) => v + 1);
     }
   };
   const apply = async () => {
     if (!staged) return;
     setError(null);
     try {
-      await post(`/api/admin/upgrades/${staged.id}/apply`);
-      announce('Mise à jour lancée : l’appliance redémarre et revient d’elle-même en arrière si le contrôle de santé échoue.');
+      const r = await post<{ message: string }>(`/api/admin/upgrades/${encodeURIComponent(staged.id)}/apply`);
+      setInfo(r.message);
+      announce(r.message);
       setStaged(null);
       setVersion((v) => v + 1);
     } catch (err) {
@@ -442,52 +468,66 @@ export function UpgradesPage() {
   return (
     <>
       <h1>Mises à jour</h1>
-      <p>Seules les archives signées par l’éditeur, plus récentes que la version installée et non expirées sont acceptées. Une sauvegarde est faite avant chaque mise à jour.</p>
+      <p>
+        Seules les archives signées par l’éditeur avec une clé épinglée sur cette appliance, plus récentes que la version installée et non expirées sont acceptées. Avant d’appliquer, l’appliance fait une sauvegarde ;
+        si la nouvelle version ne répond pas correctement, elle revient d’elle-même à la précédente.
+      </p>
       <ErrorNotice error={error} />
+      {info && <InfoNotice>{info}</InfoNotice>}
       <form onSubmit={upload} class="inline-form">
         <div class="field">
-          <label for="bundle">Archive de mise à jour (.tar)</label>
-          <input id="bundle" type="file" accept=".tar,.tar.gz,.tgz,application/x-tar" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
+          <label for="bundle">Archive de mise à jour</label>
+          <input id="bundle" type="file" accept=".tar,.tar.gz,.tgz,application/x-tar,application/gzip" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
         </div>
-        <button class="button" type="submit" disabled={!file}>
-          Téléverser et vérifier
+        <button class="button" type="submit" disabled={!file || busy}>
+          {busy ? 'Vérification…' : 'Téléverser et vérifier'}
         </button>
       </form>
       {staged && (
-        <section aria-labelledby="staged-title">
-          <h2 id="staged-title">Version {staged.version}</h2>
-          {staged.verified ? (
-            <>
-              <InfoNotice>Signature et contenu vérifiés.</InfoNotice>
-              <button class="button" type="button" onClick={apply}>
-                Appliquer la version {staged.version}
-              </button>
-            </>
-          ) : (
-            <div class="notice notice-error" role="alert">
-              <p>Archive refusée :</p>
-              <ul>{(staged.problems ?? []).map((p) => <li key={p}>{p}</li>)}</ul>
-            </div>
-          )}
+        <section aria-labelledby="staged-title" data-testid="upgrade-staged">
+          <h2 id="staged-title">Version {staged.version} prête</h2>
+          <InfoNotice>
+            Signature, manifeste et {staged.files} fichiers vérifiés. Version installée : {staged.currentVersion}.{staged.expiresAt ? ` Archive valable jusqu’au ${formatDateTime(staged.expiresAt)}.` : ''}
+          </InfoNotice>
+          <button class="button" type="button" onClick={apply}>
+            Appliquer la version {staged.version}
+          </button>
         </section>
       )}
-      <DataTable<UpgradeRow>
-        caption="Historique des mises à jour"
-        testId="upgrades-table"
-        deps={[version]}
-        rowKey={(r) => r.id}
-        load={async (_q, signal) => {
-          const r = await get<{ history: UpgradeRow[] }>('/api/admin/upgrades', undefined, signal);
-          return { rows: r.history, total: r.history.length };
-        }}
-        columns={[
-          { key: 'at', label: 'Date', kind: 'datetime' },
-          { key: 'fromVersion', label: 'Depuis' },
-          { key: 'version', label: 'Vers' },
-          { key: 'status', label: 'Résultat' },
-          { key: 'message', label: 'Détail' },
-        ]}
-      />
+      <section aria-labelledby="history-title">
+        <h2 id="history-title">Historique</h2>
+        <ErrorNotice error={history.error} />
+        {history.data && (
+          <div class="table-scroll">
+            <table data-testid="upgrades-history">
+              <caption>Étapes des mises à jour, les plus récentes d’abord</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Date</th>
+                  <th scope="col">Étape</th>
+                  <th scope="col">Détail</th>
+                </tr>
+              </thead>
+              <tbody>
+                {history.data.entries.length === 0 && (
+                  <tr>
+                    <td colSpan={3} class="empty">
+                      Aucune mise à jour pour l’instant.
+                    </td>
+                  </tr>
+                )}
+                {history.data.entries.map((e) => (
+                  <tr key={e.id}>
+                    <td>{formatDateTime(e.createdAt)}</td>
+                    <td>{UPGRADE_STEPS[e.action] ?? e.action}</td>
+                    <td>{['from', 'to', 'version', 'reason', 'step', 'error'].filter((k) => e.details?.[k] !== undefined).map((k) => `${k} : ${String(e.details[k])}`).join(', ') || '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
     </>
   );
 }
