@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { EntityManager } from 'typeorm';
 import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
+import { recordAuthFailure } from '../ops/ops-runtime.js';
 import type { AppContext } from '../http/app-context.js';
 import { AppError } from '../http/errors.js';
 import { tooManyRequests } from '../http/rate-limit.js';
@@ -173,6 +174,7 @@ export class AuthService {
     const res = await limits.loginFailuresByAccount.penalty(email);
     const base = { actorUserId: user?.id ?? null, actorRole: user?.role ?? null, pharmacyId: user?.pharmacyId ?? null, ip: meta.ip, requestId: meta.requestId };
     await this.audit({ ...base, action: reason === 'totp' ? 'auth.totp.failure' : 'auth.login.failure', level: 'warning', details: { reason, email: hashEmail(email), failures: res.consumedPoints } });
+    recordAuthFailure(this.app, reason);
     if (res.consumedPoints >= limits.loginFailuresByAccount.points) {
       const lockSeconds = this.app.config.LOGIN_LOCK_MINUTES * 60;
       await limits.loginFailuresByAccount.block(email, lockSeconds);

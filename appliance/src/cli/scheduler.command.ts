@@ -1,16 +1,9 @@
 import type { Command } from 'commander';
-import { backupJobs } from '../backup/backup.jobs.js';
-import type { AppContext } from '../http/app-context.js';
 import { createLogger } from '../logging/logger.js';
-import type { ScheduledJob } from '../scheduler/job.js';
+import { allJobs } from '../scheduler/all-jobs.js';
 import { runJobOnce } from '../scheduler/job-runner.js';
 import { Scheduler } from '../scheduler/scheduler.service.js';
 import { fail, loadConfigOrExit, onShutdown, openRuntime, type GlobalOptions } from './bootstrap.js';
-
-/** Every scheduled job of the appliance; each module adds its own list here. */
-export function allJobs(app: AppContext, dbUrl: string): ScheduledJob[] {
-  return [...backupJobs(app, dbUrl)];
-}
 
 /** `appliance scheduler`: the single job runner (advisory lock), or `--run JOB` once. */
 export function registerSchedulerCommand(program: Command): void {

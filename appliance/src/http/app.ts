@@ -16,6 +16,10 @@ import { registerAuditRoutes } from '../audit/audit.routes.js';
 import { registerBackupRoutes } from '../backup/backup.routes.js';
 import { registerAgentChannelRoutes } from '../agent-channel/agent-channel.routes.js';
 import { registerAgentAdminRoutes } from '../agent-channel/agent-admin.routes.js';
+import { registerReadOnlyRoutes } from '../ops/read-only/read-only.routes.js';
+import { readOnlyGuard } from '../ops/read-only/read-only.middleware.js';
+import { httpMetrics } from '../ops/metrics/http-metrics.middleware.js';
+import { opsRuntime, startOpsServices } from '../ops/ops-runtime.js';
 
 /** A module's contribution to the HTTP API. */
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
@@ -31,6 +35,7 @@ export const routeRegistrars: RouteRegistrar[] = [
   registerBackupRoutes,
   registerAgentChannelRoutes,
   registerAgentAdminRoutes,
+  registerReadOnlyRoutes,
 ];
 
 /**
@@ -43,6 +48,12 @@ export function buildRouter(app: AppContext, extraRoutes: RouteRegistrar[] = [])
   return router;
 }
 
+/** Background work an HTTP process needs (listeners, flushes): started before listening, stopped on close. */
+export type AppService = (app: AppContext) => Promise<() => Promise<void>>;
+
+/** Every module's background services, in one list. */
+export const appServices: AppService[] = [(app) => startOpsServices(app)];
+
 /** Options for tests and tools: another UI directory, extra routes. */
 export interface AppOptions {
   webDir?: string;
@@ -50,9 +61,11 @@ export interface AppOptions {
 }
 
 /**
- * Assembles the Koa app: request context → security headers → error handler →
- * body limits → static UI → routes. The order matters: headers and the error
- * handler wrap everything so even failures carry both.
+ * Assembles the Koa app: metrics → request context → security headers → error
+ * handler → read-only guard → body limits → static UI → routes. The order matters:
+ * metrics see the final status, headers and the error handler wrap everything so
+ * even failures carry both, and the read-only guard refuses writes before their
+ * body is read.
  */
 export function createApp(app: AppContext, opts: AppOptions = {}): Koa<RequestState> {
   const koa = new Koa<RequestState>({ proxy: false });
@@ -62,9 +75,12 @@ export function createApp(app: AppContext, opts: AppOptions = {}): Koa<RequestSt
   if (undeclared.length) app.logger.warn({ undeclared }, 'routes registered without defineRoute (no declared permission)');
 
   const limit = `${app.config.BODY_LIMIT_KB}kb`;
+  const ops = opsRuntime(app);
+  koa.use(httpMetrics(ops.requestStats));
   koa.use(requestContext(app.config.TRUSTED_PROXIES));
   koa.use(securityHeaders());
   koa.use(errorHandler(app.logger));
+  koa.use(readOnlyGuard(ops.readOnlyWatcher, app.config.READ_ONLY_RETRY_AFTER_S));
   koa.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: limit, formLimit: limit, jsonStrict: true }));
   koa.use(staticUi(opts.webDir));
   koa.use(router.routes());

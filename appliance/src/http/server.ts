@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AppContext } from './app-context.js';
-import { createApp, type AppOptions } from './app.js';
+import { appServices, createApp, type AppOptions } from './app.js';
 
 /** A listening HTTP server and its base URL. */
 export interface RunningServer {
@@ -10,12 +10,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Listens on the configured loopback host and port (0 picks a free port). */
-export function startHttpServer(app: AppContext, opts: AppOptions = {}): Promise<RunningServer> {
+/**
+ * Starts the app's background services, then listens on the configured loopback
+ * host and port (0 picks a free port). `close()` stops both.
+ */
+export async function startHttpServer(app: AppContext, opts: AppOptions = {}): Promise<RunningServer> {
   const koa = createApp(app, opts);
+  const stops: (() => Promise<void>)[] = [];
+  const stopServices = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  for (const start of appServices) stops.push(await start(app));
   return new Promise((resolve, reject) => {
     const server = koa.listen(app.config.PORT, app.config.HOST);
-    server.once('error', reject);
+    server.once('error', (err) => void stopServices().finally(() => reject(err)));
     server.once('listening', () => {
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
@@ -27,7 +35,7 @@ export function startHttpServer(app: AppContext, opts: AppOptions = {}): Promise
         url: `http://${host}:${addr.port}`,
         close: () =>
           new Promise<void>((res) => {
-            server.close(() => res());
+            server.close(() => void stopServices().finally(res));
             server.closeIdleConnections();
           }),
       });

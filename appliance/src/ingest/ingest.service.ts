@@ -17,6 +17,7 @@ import {
   type SupplierInput,
 } from './ingest.schemas.js';
 import { pgPoolOf } from './pg-pool.js';
+import { recordIngestedLines } from '../ops/metrics/metrics.js';
 
 /** Per section: lines received, new, changed, identical to what was stored, quarantined. */
 export interface SectionCounts {
@@ -125,6 +126,7 @@ export class IngestService {
         }
         await repo.finishBatch(batchId, counts);
         await client.query('COMMIT');
+        for (const k of BATCH_KINDS) recordIngestedLines(k, counts[k].received - counts[k].quarantined);
         return { batchId, duplicate: false, counts };
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);

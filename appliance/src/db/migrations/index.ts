@@ -3,6 +3,7 @@ import { Identity1763720000000 } from './1763720000000-identity.js';
 import { BackupAndJobs1763750000000 } from './1763750000000-backup-and-jobs.js';
 import { PharmacyData1763730000000 } from './1763730000000-pharmacy-data.js';
 import { AgentChannel1763740000000 } from './1763740000000-agent-channel.js';
+import { Ops1763760000000 } from './1763760000000-ops.js';
 
 /**
  * Every migration, in order. Listed explicitly (no glob) so the compiled bundle,
@@ -14,4 +15,5 @@ export const migrations = [
   PharmacyData1763730000000,
   AgentChannel1763740000000,
   BackupAndJobs1763750000000,
+  Ops1763760000000,
 ];

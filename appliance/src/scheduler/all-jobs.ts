@@ -1,0 +1,12 @@
+import { backupJobs } from '../backup/backup.jobs.js';
+import type { AppContext } from '../http/app-context.js';
+import { opsJobs } from '../ops/ops.jobs.js';
+import type { ScheduledJob } from './job.js';
+
+/**
+ * Every scheduled job of the appliance; each module adds its own list here. Read by
+ * `appliance scheduler` and by the missed-run detection (which needs the schedules).
+ */
+export function allJobs(app: AppContext, dbUrl: string): ScheduledJob[] {
+  return [...backupJobs(app, dbUrl), ...opsJobs()];
+}

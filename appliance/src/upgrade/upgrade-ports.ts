@@ -1,0 +1,185 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import pgLib from 'pg';
+import type { DataSource } from 'typeorm';
+import { recordAudit } from '../audit/audit.service.js';
+import type { Logger } from '../logging/logger.js';
+
+/** Stops and starts the appliance's processes around an upgrade. */
+export interface ServiceController {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** Takes and restores the database state an upgrade may roll back to. */
+export interface DatabaseSnapshots {
+  take(file: string): Promise<void>;
+  restore(file: string): Promise<void>;
+}
+
+/** The pre-upgrade (off-site) backup; `appliance backup run` once the backup module is there. */
+export interface PreUpgradeBackup {
+  run(label: string): Promise<'done' | 'no_target'>;
+}
+
+/** Runs a release's schema migrations (with that release's code). */
+export interface ReleaseMigrator {
+  migrate(releaseDir: string): Promise<void>;
+}
+
+/** Decides whether the freshly started release is healthy. */
+export interface HealthGate {
+  check(): Promise<void>;
+}
+
+/** Where each upgrade step is recorded. */
+export interface UpgradeAudit {
+  record(action: string, details: Record<string, unknown>): Promise<void>;
+}
+
+/** Runs a program; rejects with its last output lines when it exits non-zero. */
+export function runProgram(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-8000)));
+    child.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-8000)));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args[0] ?? ''} exited ${code}: ${out.trim().slice(-1500)}`))));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** systemd hosts: the scheduler and the app units (PostgreSQL and Caddy keep running). */
+export class SystemdServices implements ServiceController {
+  constructor(private readonly units = ['officine-scheduler.service', 'officine-appliance.service']) {}
+  async stop(): Promise<void> {
+    await runProgram('systemctl', ['stop', ...this.units]);
+  }
+  async start(): Promise<void> {
+    await runProgram('systemctl', ['start', ...[...this.units].reverse()]);
+  }
+}
+
+/** Docker and hosts without systemd: shell commands (provisioning/officine-services.sh). */
+export class CommandServices implements ServiceController {
+  constructor(private readonly stopCommand: string, private readonly startCommand: string) {}
+  async stop(): Promise<void> {
+    await runProgram('sh', ['-c', this.stopCommand]);
+  }
+  async start(): Promise<void> {
+    await runProgram('sh', ['-c', this.startCommand]);
+  }
+}
+
+async function withClient<T>(url: string, fn: (c: pgLib.Client) => Promise<T>): Promise<T> {
+  const c = new pgLib.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Snapshots with pg_dump (custom format, file 0600) and restores by dropping every
+ * user schema first, so objects a failed migration created disappear too.
+ */
+export class PgDumpSnapshots implements DatabaseSnapshots {
+  constructor(private readonly databaseUrl: string) {}
+
+  async take(file: string): Promise<void> {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    await runProgram('sh', ['-c', 'umask 077 && exec pg_dump --format=custom --no-owner --no-privileges --file="$1" "$2"', 'sh', file, this.databaseUrl]);
+  }
+
+  async restore(file: string): Promise<void> {
+    await withClient(this.databaseUrl, async (c) => {
+      const r = await c.query<{ nspname: string }>(
+        `SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'`,
+      );
+      await c.query('BEGIN');
+      for (const { nspname } of r.rows) await c.query(`DROP SCHEMA "${nspname.replace(/"/g, '""')}" CASCADE`);
+      await c.query('CREATE SCHEMA public');
+      await c.query('COMMIT');
+    });
+    await runProgram('pg_restore', ['--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', '--dbname', this.databaseUrl, file]);
+  }
+}
+
+/** Runs `appliance migrate` from the given release, with the appliance's environment. */
+export class CliReleaseMigrator implements ReleaseMigrator {
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+  async migrate(releaseDir: string): Promise<void> {
+    await runProgram(process.execPath, [join(releaseDir, 'dist/appliance/src/cli/main.js'), 'migrate'], { env: this.env });
+  }
+}
+
+/**
+ * Runs `appliance backup run` (the encrypted off-site backup) from the current release.
+ * With no backup target configured yet (a fresh install) there is nothing to back up to:
+ * that is reported as 'no_target' and the upgrade relies on its local rollback snapshot.
+ * A configured backup that fails stops the upgrade before anything is touched.
+ */
+export class CliPreUpgradeBackup implements PreUpgradeBackup {
+  constructor(private readonly releaseDir: string, private readonly env: NodeJS.ProcessEnv, private readonly targetsConfigured: boolean) {}
+  async run(_label: string): Promise<'done' | 'no_target'> {
+    if (!this.targetsConfigured) return 'no_target';
+    await runProgram(process.execPath, [join(this.releaseDir, 'dist/appliance/src/cli/main.js'), 'backup', 'run'], { env: this.env });
+    return 'done';
+  }
+}
+
+/**
+ * The health gate: /readyz must answer 200 three times in a row within the timeout
+ * (a crash-looping release fails it), then a smoke query must read real tables.
+ */
+export class HttpHealthGate implements HealthGate {
+  constructor(private readonly readyUrl: string, private readonly databaseUrl: string, private readonly timeoutMs: number) {}
+  async check(): Promise<void> {
+    const deadline = Date.now() + this.timeoutMs;
+    let streak = 0;
+    let last = 'no answer';
+    while (streak < 3) {
+      if (Date.now() > deadline) throw new Error(`health gate: ${this.readyUrl} not ready (${last})`);
+      try {
+        const res = await fetch(this.readyUrl, { signal: AbortSignal.timeout(2000) });
+        last = `HTTP ${res.status}`;
+        streak = res.status === 200 ? streak + 1 : 0;
+      } catch (err) {
+        last = (err as Error).message;
+        streak = 0;
+      }
+      await new Promise((r) => setTimeout(r, streak > 0 ? 100 : 200));
+    }
+    await withClient(this.databaseUrl, async (c) => {
+      await c.query('SELECT count(*) FROM schema_migrations');
+      await c.query('SELECT count(*) FROM pharmacies');
+    });
+  }
+}
+
+/**
+ * Records each step in the log, in an append-only journal under DATA_DIR (it survives a
+ * database restore) and in the hash-chained audit log. A rollback restores the database,
+ * so entries written after the snapshot vanish from the audit log: the rollback then
+ * records the failure again, on top of the restored chain.
+ */
+export class UpgradeAuditTrail implements UpgradeAudit {
+  constructor(private readonly logger: Logger, private readonly journalFile: string, private readonly db: DataSource | undefined) {}
+  async record(action: string, details: Record<string, unknown>): Promise<void> {
+    const entry = { at: new Date().toISOString(), action, ...details };
+    this.logger.info(entry, `upgrade: ${action}`);
+    mkdirSync(dirname(this.journalFile), { recursive: true, mode: 0o700 });
+    appendFileSync(this.journalFile, JSON.stringify(entry) + '\n', { mode: 0o600 });
+    if (!this.db) return;
+    const level = /failed|refused/.test(action) ? 'alert' : action.includes('rolled_back') ? 'warning' : 'info';
+    try {
+      await recordAudit(this.db, { action, level, actorRole: 'console', details });
+    } catch (err) {
+      this.logger.warn({ err, action }, 'upgrade: audit log unavailable, journal only');
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { DataSource } from 'typeorm';
+import { createDataSource } from '../db/data-source.js';
+import { fail, loadConfigOrExit, type GlobalOptions } from '../cli/bootstrap.js';
+import { DEFAULT_ENV_FILE, type Config } from '../config/config.js';
+import { AppError } from '../http/errors.js';
+import { createLogger, type Logger } from '../logging/logger.js';
+import { acceptKeyList, parseKeyList } from './release-signing.js';
+import {
+  CliPreUpgradeBackup,
+  CliReleaseMigrator,
+  CommandServices,
+  HttpHealthGate,
+  PgDumpSnapshots,
+  SystemdServices,
+  UpgradeAuditTrail,
+  type ServiceController,
+} from './upgrade-ports.js';
+import { ReleaseLayout, UpgradeService, verifyBundle, type UpgradeDeps } from './upgrade.service.js';
+
+const MB = 1024 * 1024;
+
+function services(config: Config): ServiceController {
+  if (config.SERVICE_MANAGER === 'systemd') return new SystemdServices();
+  if (!config.SERVICE_STOP_COMMAND || !config.SERVICE_START_COMMAND) {
+    throw new Error('SERVICE_MANAGER=command requires SERVICE_STOP_COMMAND and SERVICE_START_COMMAND');
+  }
+  return new CommandServices(config.SERVICE_STOP_COMMAND, config.SERVICE_START_COMMAND);
+}
+
+/** Wires the upgrade service to the real system: systemd or commands, pg_dump, the release CLI. */
+export function upgradeDepsFromConfig(config: Config, logger: Logger, db?: DataSource): UpgradeDeps {
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for upgrades (the embedded demo database is not upgraded)');
+  const layout = new ReleaseLayout(config.INSTALL_DIR);
+  // the release's own CLI (migrate, backup) reads the same configuration file
+  const env = { ...process.env, OFFICINE_ENV_FILE: config.envFile ?? DEFAULT_ENV_FILE };
+  return {
+    installDir: config.INSTALL_DIR,
+    snapshotDir: join(config.dataDir, 'upgrades'),
+    pinned: parseKeyList(readFileSync(config.RELEASE_KEYS_FILE)),
+    limits: {
+      maxBundleBytes: config.UPGRADE_MAX_BUNDLE_MB * MB,
+      maxUnpackedBytes: config.UPGRADE_MAX_UNPACKED_MB * MB,
+      maxFiles: config.UPGRADE_MAX_FILES,
+    },
+    services: services(config),
+    snapshots: new PgDumpSnapshots(config.DATABASE_URL),
+    backup: new CliPreUpgradeBackup(layout.currentLink, env, config.BACKUP_TARGETS.length > 0),
+    migrator: new CliReleaseMigrator(env),
+    health: new HttpHealthGate(`http://127.0.0.1:${config.PORT}/readyz`, config.DATABASE_URL, config.UPGRADE_HEALTH_TIMEOUT_S * 1000),
+    audit: new UpgradeAuditTrail(logger, join(config.dataDir, 'upgrades', 'journal.jsonl'), db),
+    clock: { now: () => new Date() },
+  };
+}
+
+/** `appliance upgrade verify|apply|trust-keys`: signed release bundles and the pinned keys. */
+export function registerUpgradeCommand(program: Command): void {
+  const upgrade = program.command('upgrade').description('Signed release bundles: verify, apply (with automatic rollback), rotate pinned keys.');
+
+  upgrade
+    .command('verify <bundle>')
+    .description('Check signature, expiry, version order, every file hash, paths and sizes; install nothing.')
+    .action(async (bundle: string) => {
+      const config = loadConfigOrExit(program.opts<GlobalOptions>());
+      const logger = createLogger(config.LOG_LEVEL);
+      try {
+        const m = await verifyBundle(bundle, upgradeDepsFromConfig(config, logger));
+        process.stdout.write(`Paquet valide : version ${m.version} (${m.files.length} fichiers, expire le ${m.expires_at}).\n`);
+      } catch (err) {
+        fail(logger, err, err instanceof AppError ? err.userMessage : 'paquet refusé');
+      }
+    });
+
+  upgrade
+    .command('apply <bundle>')
+    .description('Verify, back up, stop, snapshot, migrate, switch, start, health-check; roll back by itself on failure.')
+    .action(async (bundle: string) => {
+      const config = loadConfigOrExit(program.opts<GlobalOptions>());
+      const logger = createLogger(config.LOG_LEVEL);
+      let db: DataSource | undefined;
+      try {
+        if (config.DATABASE_URL) {
+          db = createDataSource(config.DATABASE_URL, { poolSize: 1, applicationName: 'officine-upgrade' });
+          await db.initialize();
+        }
+        const m = await new UpgradeService(upgradeDepsFromConfig(config, logger, db)).apply(bundle);
+        await db?.destroy();
+        process.stdout.write(`Mise à jour appliquée : version ${m.version} en service.\n`);
+      } catch (err) {
+        await db?.destroy().catch(() => undefined);
+        fail(logger, err, err instanceof AppError ? err.userMessage : 'la mise à jour a échoué');
+      }
+    });
+
+  upgrade
+    .command('trust-keys <keylist> <signature>')
+    .description('Replace the pinned release keys with a new list signed by a currently pinned key (higher serial only).')
+    .action((keylist: string, signature: string) => {
+      const config = loadConfigOrExit(program.opts<GlobalOptions>());
+      const logger = createLogger(config.LOG_LEVEL);
+      try {
+        const current = parseKeyList(readFileSync(config.RELEASE_KEYS_FILE));
+        const text = readFileSync(keylist);
+        const verdict = acceptKeyList(current, text, readFileSync(signature));
+        if (!verdict.ok) throw new Error(`liste de clés refusée (${verdict.reason})`);
+        const tmp = `${config.RELEASE_KEYS_FILE}.new`;
+        writeFileSync(tmp, text, { mode: 0o644 });
+        renameSync(tmp, config.RELEASE_KEYS_FILE);
+        logger.info({ serial: verdict.list.serial, keys: verdict.list.keys.map((k) => k.id) }, 'release keys rotated');
+        process.stdout.write(`Clés de publication remplacées (série ${verdict.list.serial}, ${verdict.list.keys.length} clé(s)).\n`);
+      } catch (err) {
+        fail(logger, err, 'rotation des clés refusée');
+      }
+    });
+}

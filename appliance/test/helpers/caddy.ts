@@ -1,0 +1,108 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { projectRoot } from '../../src/config/version.js';
+import { tempDir } from './app.js';
+
+/** A free TCP port on loopback (also free for UDP in practice: used for HTTP/3 too). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The project's Caddyfile (one file, configured through environment placeholders). */
+export const CADDYFILE = join(projectRoot(), 'Caddyfile');
+
+/** A real Caddy in front of an upstream, on loopback high ports with its own local CA. */
+export interface TestCaddy {
+  httpsPort: number;
+  httpPort: number;
+  /** PEM of Caddy's local root CA, to verify the served certificate. */
+  rootCa: string;
+  /** Environment Caddy ran with (for `caddy validate` with the same placeholders). */
+  env: NodeJS.ProcessEnv;
+}
+
+/** The environment that points the project's Caddyfile at loopback test ports and a temp state dir. */
+export function caddyTestEnv(dir: string, upstream: string, httpPort: number, httpsPort: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HOME: dir,
+    XDG_DATA_HOME: join(dir, 'data'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    OFFICINE_SITE: 'localhost',
+    OFFICINE_TLS: 'internal',
+    OFFICINE_UPSTREAM: upstream,
+    OFFICINE_BIND: '127.0.0.1',
+    OFFICINE_HTTP_PORT: String(httpPort),
+    OFFICINE_HTTPS_PORT: String(httpsPort),
+    OFFICINE_CADDY_ADMIN: 'off',
+  };
+}
+
+/** Minimal HTTPS GET that can pin a CA, pick a source address and send raw headers. */
+export function httpsGet(
+  url: string,
+  opts: { ca?: string; localAddress?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca: opts.ca, localAddress: opts.localAddress, headers: opts.headers, servername: new URL(url).hostname, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('latin1') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error(`timeout on ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Starts Caddy with the project's Caddyfile in front of `upstream`; stopped at teardown. */
+export async function startTestCaddy(t: Test, upstream: string): Promise<TestCaddy> {
+  const dir = tempDir(t, 'officine-caddy-');
+  const httpPort = await freePort();
+  const httpsPort = await freePort();
+  const env = caddyTestEnv(dir, upstream, httpPort, httpsPort);
+  const child = spawn('caddy', ['run', '--config', CADDYFILE, '--adapter', 'caddyfile'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-20_000)));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  t.teardown(async () => {
+    child.kill('SIGTERM');
+    await exited;
+  });
+  const rootPath = join(dir, 'data', 'caddy', 'pki', 'authorities', 'local', 'root.crt');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`caddy exited (${child.exitCode}):\n${log}`);
+    try {
+      const rootCa = readFileSync(rootPath, 'utf8');
+      await httpsGet(`https://localhost:${httpsPort}/healthz`, { ca: rootCa });
+      return { httpPort, httpsPort, rootCa, env };
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`caddy not ready on ${httpsPort}: ${(err as Error).message}\n${log}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** Runs `openssl s_client` against a loopback port; returns whether the handshake completed. */
+export function opensslHandshake(port: number, flags: string[]): { ok: boolean; output: string } {
+  const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...flags], {
+    input: '',
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  const output = `${r.stdout}\n${r.stderr}`;
+  return { ok: r.status === 0 && /Protocol\s*:\s*TLSv1\.[23]|New, TLSv1\.[23]/.test(output), output };
+}

@@ -1,0 +1,155 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pgLib from 'pg';
+import t from 'tap';
+import { createTestDatabase } from '../helpers/db.js';
+import { tempDir } from '../helpers/app.js';
+import { CLI, cliEnv, waitFor } from '../helpers/ops-process.js';
+
+/** A private tmux server driving `appliance console` on a real pseudo-terminal. */
+class Tmux {
+  constructor(private readonly socket: string) {}
+  run(...args: string[]): string {
+    return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
+  }
+  screen(): string {
+    return this.run('capture-pane', '-p', '-J', '-t', 'console');
+  }
+  type(text: string): void {
+    this.run('send-keys', '-t', 'console', '-l', text);
+    this.run('send-keys', '-t', 'console', 'Enter');
+  }
+  /** Waits for the menu's own prompt (the redrawn screen ends with it). */
+  menu(): Promise<string> {
+    return this.expect(/Votre choix :$/, 'the menu prompt');
+  }
+
+  /** Waits until the screen matches, returns it. */
+  async expect(re: RegExp, what: string): Promise<string> {
+    let last = '';
+    try {
+      await waitFor(async () => re.test((last = this.screen().trimEnd())), 30_000);
+    } catch {
+      throw new Error(`screen never showed ${what} (${re}):\n${last}`);
+    }
+    return last;
+  }
+}
+
+async function readOnlyEnabled(url: string): Promise<boolean> {
+  const c = new pgLib.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query(`SELECT value FROM appliance_settings WHERE key = 'read_only'`);
+    return (r.rows[0]?.value as { enabled?: boolean } | undefined)?.enabled === true;
+  } finally {
+    await c.end();
+  }
+}
+
+t.test('console menu through tmux: status, read-only only after confirmation', async (t) => {
+  const db = await createTestDatabase(t);
+  const dir = tempDir(t, 'officine-console-');
+  const env = cliEnv(db.url, dir, { PUBLIC_URL: 'https://officine.groupement.test', LOG_LEVEL: 'warn' });
+  const script = join(dir, 'console.sh');
+  const exports = Object.entries(env).map(([k, v]) => `export ${k}='${String(v).replace(/'/g, `'\\''`)}'`).join('\n');
+  // The pane stays open after the console exits (so its last screen and exit code can be read).
+  writeFileSync(script, `#!/bin/sh\n${exports}\n'${process.execPath}' '${CLI}' console\necho "[exit $?]"\nsleep 60\n`, { mode: 0o700 });
+
+  const tmux = new Tmux(`officine-test-${process.pid}`);
+  tmux.run('new-session', '-d', '-s', 'console', '-x', '140', '-y', '60', script);
+  t.teardown(() => {
+    try {
+      tmux.run('kill-server');
+    } catch {
+      /* already gone */
+    }
+  });
+
+  let s = await tmux.menu();
+  t.match(s, /Interface web : https:\/\/officine\.groupement\.test/, 'shows the web URL');
+  t.match(s, /Lecture seule : désactivée/, 'shows the read-only state');
+  t.match(s, /Serveur web : ARRÊTÉ/, 'shows web health');
+  t.match(s, /1\) État détaillé/);
+  t.match(s, /2\) Activer le mode lecture seule/);
+  t.match(s, /0\) Quitter/);
+
+  tmux.type('1');
+  s = await tmux.expect(/Appuyez sur Entrée/, 'the status');
+  t.match(s, /PostgreSQL\s+en marche/, 'status: database');
+  t.match(s, /Mémoire/, 'status: memory');
+  tmux.type('');
+
+  // Enable, but answer "non": nothing changes.
+  await tmux.menu();
+  tmux.type('2');
+  await tmux.expect(/Raison/, 'the reason prompt');
+  tmux.type('Maintenance disque');
+  await tmux.expect(/Tapez « oui » pour confirmer/, 'the confirmation');
+  tmux.type('non');
+  s = await tmux.expect(/Annulé/, 'the cancellation');
+  t.equal(await readOnlyEnabled(db.url), false, 'not switched without confirmation');
+  tmux.type('');
+
+  // Enable with "oui".
+  await tmux.menu();
+  tmux.type('2');
+  await tmux.expect(/Raison/, 'the reason prompt');
+  tmux.type('Maintenance disque');
+  await tmux.expect(/Tapez « oui » pour confirmer/, 'the confirmation');
+  tmux.type('oui');
+  await tmux.expect(/Mode lecture seule ACTIVÉ/, 'the confirmation message');
+  t.equal(await readOnlyEnabled(db.url), true, 'switched on after « oui »');
+  tmux.type('');
+  s = await tmux.expect(/Lecture seule : ACTIVÉE/, 'the header showing it');
+  t.match(s, /2\) Désactiver le mode lecture seule/, 'menu entry flips');
+
+  // Accounts and the audit chain (identity module).
+  tmux.type('5');
+  await tmux.expect(/compte\(s\)|Aucun compte/, 'the accounts');
+  tmux.type('');
+  await tmux.menu();
+  tmux.type('6');
+  s = await tmux.expect(/Journal d’audit intègre : \d+ entrée/, 'the audit verification');
+  t.pass('audit chain verified from the console (the read-only change was audited)');
+  tmux.type('');
+  await tmux.menu();
+
+  // Backups: listing, and "backup now" only after « oui » (no target configured here: a clear refusal).
+  tmux.type('4');
+  await tmux.expect(/Aucune sauvegarde enregistrée/, 'the (empty) backup list');
+  tmux.type('');
+  await tmux.menu();
+  tmux.type('3');
+  await tmux.expect(/Tapez « oui » pour confirmer/, 'the backup confirmation');
+  tmux.type('non');
+  await tmux.expect(/Annulé/, 'the cancellation');
+  tmux.type('');
+  await tmux.menu();
+  tmux.type('3');
+  await tmux.expect(/Tapez « oui » pour confirmer/, 'the backup confirmation');
+  tmux.type('oui');
+  await tmux.expect(/Aucune cible de sauvegarde configurée/, 'a clear refusal without a target');
+  t.pass('backup now asks for confirmation and explains why it cannot run');
+  tmux.type('');
+  await tmux.menu();
+
+  // An entry whose module is not merged yet.
+  tmux.type('8');
+  await tmux.expect(/Mise à jour : .*pas encore disponible/, 'the not-yet message');
+  tmux.type('');
+
+  // Disable (confirmed), then quit.
+  await tmux.menu();
+  tmux.type('2');
+  await tmux.expect(/Tapez « oui » pour confirmer/, 'the confirmation');
+  tmux.type('oui');
+  await tmux.expect(/Mode lecture seule DÉSACTIVÉ/, 'off');
+  t.equal(await readOnlyEnabled(db.url), false, 'switched off');
+  tmux.type('');
+  await tmux.menu();
+  tmux.type('0');
+  await tmux.expect(/Au revoir\.\s*\[exit 0\]/, 'the goodbye and exit code 0');
+  t.pass('« 0 » quits cleanly');
+});

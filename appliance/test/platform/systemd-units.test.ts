@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { projectRoot } from '../../src/config/version.js';
+import { tempDir } from '../helpers/app.js';
+
+const UNITS_DIR = join(projectRoot(), 'systemd');
+
+/** The exposure score systemd-analyze gives a unit file, read offline (no running systemd needed). */
+function exposure(path: string): { score: number; output: string } {
+  const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', path], { encoding: 'utf8' });
+  const output = `${r.stdout}${r.stderr}`;
+  const m = output.match(/Overall exposure level for \S+: (\d+(?:\.\d+)?)/);
+  if (!m) throw new Error(`no exposure score in systemd-analyze output:\n${output}`);
+  return { score: Number(m[1]), output };
+}
+
+t.test('every unit scores ≤ 1.5 with systemd-analyze security --offline=yes', async (t) => {
+  const units = readdirSync(UNITS_DIR).filter((f) => f.endsWith('.service'));
+  t.same(
+    ['officine-agent.service', 'officine-appliance.service', 'officine-scheduler.service'].filter((u) => !units.includes(u)),
+    [],
+    'app, scheduler and agent units exist',
+  );
+  for (const unit of units) {
+    const { score, output } = exposure(join(UNITS_DIR, unit));
+    t.ok(score <= 1.5, `${unit}: exposure ${score} ≤ 1.5${score <= 1.5 ? '' : `\n${output}`}`);
+    const text = readFileSync(join(UNITS_DIR, unit), 'utf8');
+    t.match(text, /^User=(?!root)\S+/m, `${unit}: runs as a dedicated user`);
+    t.match(text, /^CapabilityBoundingSet=$/m, `${unit}: no capabilities`);
+  }
+});
+
+t.test('the scoring is real: a bare unit scores badly', async (t) => {
+  const dir = tempDir(t, 'officine-units-');
+  const bare = join(dir, 'bare.service');
+  writeFileSync(bare, '[Service]\nExecStart=/usr/bin/node /opt/officine/current/dist/appliance/src/cli/main.js serve\n');
+  t.ok(exposure(bare).score > 5, 'an unhardened unit scores above 5');
+});
