@@ -17,6 +17,7 @@ import { registerBackupRoutes } from '../backup/backup.routes.js';
 import { registerAgentChannelRoutes } from '../agent-channel/agent-channel.routes.js';
 import { registerAgentAdminRoutes } from '../agent-channel/agent-admin.routes.js';
 import { registerReadOnlyRoutes } from '../ops/read-only/read-only.routes.js';
+import { registerStatusRoutes } from '../ops/status/status.routes.js';
 import { readOnlyGuard } from '../ops/read-only/read-only.middleware.js';
 import { httpMetrics } from '../ops/metrics/http-metrics.middleware.js';
 import { opsRuntime, startOpsServices } from '../ops/ops-runtime.js';
@@ -36,6 +37,7 @@ export const routeRegistrars: RouteRegistrar[] = [
   registerAgentChannelRoutes,
   registerAgentAdminRoutes,
   registerReadOnlyRoutes,
+  registerStatusRoutes,
 ];
 
 /**

@@ -27,6 +27,11 @@ t.test('admin pages in the browser', async (t) => {
     await signIn(page, operator.email, operator.password, { totp: oathtoolTotp(SUPER_SEED) });
     await page.goto('/');
     await page.waitForURL('**/app/supervision');
+    const status = page.getByTestId('status');
+    await status.waitFor({ timeout: 30_000 });
+    t.match(await status.textContent(), /PostgreSQLen marche/, 'status: PostgreSQL up');
+    t.match(await status.textContent(), /Lecture seuledésactivée/, 'status: read-only off');
+    await assertAccessible(t, page, 'admin-status');
     const nav = await page.getByRole('navigation', { name: 'Navigation principale' }).textContent();
     t.match(nav, /Journal d’audit.*Accès d’urgence.*Mises à jour/, 'supervision entries');
     t.notMatch(nav, /Tableau de bord|Administration|Benchmark/, 'no pharmacy or group entries');
