@@ -18,6 +18,7 @@ import { registerAgentChannelRoutes } from '../agent-channel/agent-channel.route
 import { registerAgentAdminRoutes } from '../agent-channel/agent-admin.routes.js';
 import { registerReadOnlyRoutes } from '../ops/read-only/read-only.routes.js';
 import { registerStatusRoutes } from '../ops/status/status.routes.js';
+import { registerUpgradeRoutes } from '../upgrade/upgrade.routes.js';
 import { readOnlyGuard } from '../ops/read-only/read-only.middleware.js';
 import { httpMetrics } from '../ops/metrics/http-metrics.middleware.js';
 import { opsRuntime, startOpsServices } from '../ops/ops-runtime.js';
@@ -38,6 +39,7 @@ export const routeRegistrars: RouteRegistrar[] = [
   registerAgentAdminRoutes,
   registerReadOnlyRoutes,
   registerStatusRoutes,
+  registerUpgradeRoutes,
 ];
 
 /**

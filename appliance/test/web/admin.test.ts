@@ -1,5 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { BackupRecordRepository } from '../../src/backup/backup-record.repository.js';
+import { APP_VERSION } from '../../src/config/version.js';
+import { buildBundle } from '../../src/upgrade/bundle-builder.js';
+import { buildKeyList, generateReleaseKey } from '../../src/upgrade/release-signing.js';
+import { tempDir } from '../helpers/app.js';
+import { writeTinyRelease } from '../helpers/bundle.js';
 import { createGroupement, createUser } from '../helpers/auth.js';
 import { assertAccessible, assertClean, launchBrowser, openPage, signIn, startBrowserApp } from '../helpers/browser.js';
 import { oathtoolTotp } from '../helpers/totp.js';
@@ -10,8 +17,28 @@ const ADMIN_SEED = 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U';
 // Admin pages in the browser: the super-admin's audit log (chain verified, then
 // tampering detected) and break-glass; the titulaire's users, grants and the
 // break-glass notice; each page only for its role.
+/** The next patch version after the running one (the bundle must be newer). */
+function nextVersion(v: string): string {
+  const [a, b, c] = v.split(/[.-]/).map(Number) as [number, number, number];
+  return `${a}.${b}.${c + 1}`;
+}
+
 t.test('admin pages in the browser', async (t) => {
-  const app = await startBrowserApp(t);
+  // Signed release bundles: one by the pinned key, one by a key the appliance does not know.
+  const work = tempDir(t, 'officine-web-upgrade-');
+  const pinnedKey = generateReleaseKey();
+  const strangerKey = generateReleaseKey();
+  const keysFile = join(work, 'release-keys.json');
+  writeFileSync(keysFile, JSON.stringify(buildKeyList([pinnedKey.publicKey], 1)), { mode: 0o600 });
+  const next = nextVersion(APP_VERSION);
+  const makeBundle = async (name: string, key: string) => {
+    const out = join(work, `${name}.tar.gz`);
+    await buildBundle({ files: writeTinyRelease(join(work, name), next), version: next, minFromVersion: APP_VERSION, expiresAt: new Date(Date.now() + 30 * 86400_000), signingKeyPem: key, out, gzipLevel: 1 });
+    return out;
+  };
+  const goodBundle = await makeBundle('good', pinnedKey.privatePem);
+  const strangerBundle = await makeBundle('stranger', strangerKey.privatePem);
+  const app = await startBrowserApp(t, { RELEASE_KEYS_FILE: keysFile });
   const db = app.app.db;
   const { groupementId, pharmacyIds } = await createGroupement(db, 1);
   const pharmacyA = pharmacyIds[0]!;
@@ -86,6 +113,26 @@ t.test('admin pages in the browser', async (t) => {
     const list = page.getByTestId('break-glass-list');
     await list.getByText('En cours').waitFor();
     await assertAccessible(t, page, 'admin-break-glass');
+
+    await page.goto('/app/supervision/mises-a-jour');
+    await page.getByLabel('Archive de mise à jour').setInputFiles(strangerBundle);
+    await page.getByRole('button', { name: 'Téléverser et vérifier' }).click();
+    const refusal = page.getByRole('alert');
+    await refusal.waitFor();
+    t.match(await refusal.textContent(), /clé qui n’est pas épinglée/, 'a bundle signed by an unknown key is refused, in French');
+    await page.getByLabel('Archive de mise à jour').setInputFiles(goodBundle);
+    await page.getByRole('button', { name: 'Téléverser et vérifier' }).click();
+    const staged = page.getByTestId('upgrade-staged');
+    await staged.waitFor();
+    t.match(await staged.textContent(), new RegExp(`Version ${next.replace(/\./g, '\\.')} prête.*vérifiés`), 'the signed bundle is verified');
+    await assertAccessible(t, page, 'admin-upgrades');
+    await staged.getByRole('button', { name: `Appliquer la version ${next}` }).click();
+    await page.getByText(/Demande enregistrée.*appliance upgrade apply/).first().waitFor();
+    const history = page.getByTestId('upgrades-history');
+    await history.getByText('Application demandée').waitFor();
+    t.match(await history.textContent(), /Application demandée.*Archive vérifiée.*Archive refusée/, 'history from the audit log, newest first');
+
+    await page.goto('/app/supervision/acces-urgence');
     await list.getByRole('link', { name: 'Consulter la pharmacie' }).click();
     await page.getByText(/Accès d’urgence en cours/).waitFor();
     t.match(await page.getByTestId('pharmacy-name').textContent(), /^Pharmacie /, 'the pharmacy opens under break-glass, with the notice');

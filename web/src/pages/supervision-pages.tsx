@@ -423,6 +423,8 @@ const UPGRADE_STEPS: Record<string, string> = {
   'upgrade.refused': 'Archive refusée',
 };
 
+const DETAIL_LABELS: Record<string, string> = { from: 'depuis', to: 'vers', version: 'version', reason: 'motif :', step: 'étape :', error: 'erreur :' };
+
 /**
  * Upgrades: upload a signed bundle, which the server verifies (pinned keys, expiry,
  * version order, every file's hash), ask for it to be applied, and follow the
@@ -520,7 +522,12 @@ export function UpgradesPage() {
                   <tr key={e.id}>
                     <td>{formatDateTime(e.createdAt)}</td>
                     <td>{UPGRADE_STEPS[e.action] ?? e.action}</td>
-                    <td>{['from', 'to', 'version', 'reason', 'step', 'error'].filter((k) => e.details?.[k] !== undefined).map((k) => `${k} : ${String(e.details[k])}`).join(', ') || '—'}</td>
+                    <td>
+                      {Object.entries(DETAIL_LABELS)
+                        .filter(([k]) => e.details?.[k] !== undefined)
+                        .map(([k, label]) => `${label} ${String(e.details[k])}`)
+                        .join(', ') || '—'}
+                    </td>
                   </tr>
                 ))}
               </tbody>
