@@ -55,11 +55,13 @@ interface AgentRow {
   lastSummaryAt: string | null;
 }
 
+/** Why the agent kept a line back (agent/src/model/value-scanner.ts WithheldReason). */
 const WITHHELD_REASONS: Record<string, string> = {
-  patient: 'donnée patient',
-  denylist: 'colonne interdite',
-  scanner: 'valeur suspecte',
-  invalid: 'ligne invalide',
+  nir: 'numéro de sécurité sociale détecté',
+  email: 'adresse e-mail détectée',
+  phone: 'numéro de téléphone détecté',
+  date_of_birth: 'date de naissance détectée',
+  invalid_value: 'valeur invalide',
 };
 
 const STATUS_LABELS: Record<string, string> = { pending: 'En attente d’activation', active: 'Actif', disabled: 'Désactivé', revoked: 'Révoqué', online: 'En ligne', late: 'En retard', never: 'Jamais connecté' };
