@@ -19,6 +19,7 @@ import { registerAgentAdminRoutes } from '../agent-channel/agent-admin.routes.js
 import { registerReadOnlyRoutes } from '../ops/read-only/read-only.routes.js';
 import { registerStatusRoutes } from '../ops/status/status.routes.js';
 import { registerUpgradeRoutes } from '../upgrade/upgrade.routes.js';
+import { registerInvoiceRoutes } from '../invoices/invoices.routes.js';
 import { readOnlyGuard } from '../ops/read-only/read-only.middleware.js';
 import { httpMetrics } from '../ops/metrics/http-metrics.middleware.js';
 import { opsRuntime, startOpsServices } from '../ops/ops-runtime.js';
@@ -33,6 +34,7 @@ export const routeRegistrars: RouteRegistrar[] = [
   registerAuthRoutes,
   registerTenancyRoutes,
   registerAnalyticsRoutes,
+  registerInvoiceRoutes,
   registerAuditRoutes,
   registerBackupRoutes,
   registerAgentChannelRoutes,

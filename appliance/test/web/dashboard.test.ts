@@ -108,7 +108,7 @@ t.test('pharmacy dashboard and exports in the browser', async (t) => {
     await page.goto(`/app/pharmacies/${pharmacyA}/donnees/stock${q}`);
     await page.getByTestId('stock').waitFor();
     t.match(await page.getByTestId('stock').textContent(), /Rotation/);
-    for (const slug of ['stock-dormant', 'anomalies', 'achats', 'mois']) {
+    for (const slug of ['stock-dormant', 'anomalies', 'achats', 'factures', 'mois']) {
       await page.goto(`/app/pharmacies/${pharmacyA}/donnees/${slug}${q}`);
       await page.getByTestId(`table-${slug}`).locator('tbody tr').first().waitFor();
       t.pass(`${slug} rows shown`);

@@ -67,7 +67,8 @@ export interface StockReport {
   dormant: { months: number; count: number; valueHtCents: number };
 }
 
-const base = (pharmacyId: string) => `/api/pharmacies/${encodeURIComponent(pharmacyId)}/analytics`;
+const pharmacyBase = (pharmacyId: string) => `/api/pharmacies/${encodeURIComponent(pharmacyId)}`;
+const base = (pharmacyId: string) => `${pharmacyBase(pharmacyId)}/analytics`;
 
 /** The dashboard of a pharmacy for a period. */
 export function fetchDashboard(pharmacyId: string, p: Period, signal?: AbortSignal): Promise<Dashboard> {
@@ -88,25 +89,26 @@ export const FAMILY_LABELS: Record<Family, string> = {
 
 /** The table views a pharmacy can browse and export (URL slug → API view and extra query). */
 export const TABLE_VIEWS = {
-  mois: { path: 'monthly', query: {} },
-  ventes: { path: 'products', query: { by: 'revenue', order: 'top', limit: 1000 } },
-  achats: { path: 'purchases', query: {} },
-  'stock-dormant': { path: 'dormant', query: { months: 6 } },
-  anomalies: { path: 'anomalies', query: {} },
+  mois: { path: 'analytics/monthly', query: {} },
+  ventes: { path: 'analytics/products', query: { by: 'revenue', order: 'top', limit: 1000 } },
+  achats: { path: 'analytics/purchases', query: {} },
+  factures: { path: 'invoices', query: {} },
+  'stock-dormant': { path: 'analytics/dormant', query: { months: 6 } },
+  anomalies: { path: 'analytics/anomalies', query: {} },
 } as const;
 export type TableName = keyof typeof TABLE_VIEWS;
 
 /** Every table of a view: the whole period's rows (the server caps them); sorting and paging happen in the page. */
 export async function fetchTableRows<R>(pharmacyId: string, table: TableName, p: Period, signal?: AbortSignal): Promise<R[]> {
   const v = TABLE_VIEWS[table];
-  const r = await get<{ rows: R[] }>(`${base(pharmacyId)}/${v.path}`, { ...p, ...v.query }, signal);
+  const r = await get<{ rows: R[] }>(`${pharmacyBase(pharmacyId)}/${v.path}`, { ...p, ...v.query }, signal);
   return r.rows;
 }
 
 /** The CSV export of the same view and period (the server sends it as an attachment, and audits it). */
 export function tableExportUrl(pharmacyId: string, table: TableName, p: Period): string {
   const v = TABLE_VIEWS[table];
-  return apiUrl(`${base(pharmacyId)}/${v.path}`, { ...p, ...v.query, format: 'csv' });
+  return apiUrl(`${pharmacyBase(pharmacyId)}/${v.path}`, { ...p, ...v.query, format: 'csv' });
 }
 
 /** `GET /api/groupement/analytics/benchmark`: quartiles over consenting pharmacies; names only with the detail grant. */

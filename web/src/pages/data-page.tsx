@@ -15,6 +15,7 @@ export const TABLE_LINKS: [Page, string][] = [
   ['mois', 'Ventes par mois'],
   ['ventes', 'Ventes par produit'],
   ['achats', 'Achats par fournisseur'],
+  ['factures', 'Factures fournisseurs'],
   ['stock', 'Stock et rotation'],
   ['stock-dormant', 'Stock dormant'],
   ['anomalies', 'Anomalies'],
@@ -55,6 +56,16 @@ const COLUMNS: Record<TableName, Column<Row>[]> = {
     { key: 'effectiveDiscountPct', label: 'Remise effective', kind: 'pct', sortable: true },
     { key: 'overCapLines', label: 'Lignes au-delà du plafond', kind: 'int', sortable: true },
   ],
+  factures: [
+    { key: 'issuedOn', label: 'Date', kind: 'date', sortable: true },
+    { key: 'supplier', label: 'Fournisseur', sortable: true },
+    { key: 'invoiceNumber', label: 'Numéro', sortable: true },
+    { key: 'lines', label: 'Lignes', kind: 'int', sortable: true },
+    { key: 'totalHtCents', label: 'Total HT', kind: 'money', sortable: true },
+    { key: 'totalTtcCents', label: 'Total TTC', kind: 'money', sortable: true },
+    { key: 'dueOn', label: 'Échéance', kind: 'date', sortable: true },
+    { key: 'hasFileHash', label: 'Pièce tracée', render: (r) => (r.hasFileHash ? 'oui' : 'non') },
+  ],
   'stock-dormant': [
     { key: 'productCode', label: 'Code produit', sortable: true },
     { key: 'label', label: 'Libellé', sortable: true },
@@ -77,6 +88,7 @@ const FILTER_KEYS: Record<TableName, string[]> = {
   mois: ['month'],
   ventes: ['productCode', 'label'],
   achats: ['name'],
+  factures: ['supplier', 'invoiceNumber'],
   'stock-dormant': ['productCode', 'label'],
   anomalies: ['productCode', 'label'],
 };
