@@ -6,7 +6,7 @@
  * ingestion step alone (the BatchSink inside its transaction, same rows, same
  * batch size, on up to 250 000 rows), measured in the same run. Also the agent's peak
  * RSS (target ≤ 100 MB), run with the Node flags of systemd/officine-agent.service.
- * Until the ingestion service (feat/data) is merged, the sink is StagingBatchSink.
+ * The channel still writes through StagingBatchSink: IngestService is not wired in yet.
  * BENCH_AGENT_LINES overrides the number of sale lines.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     printResult({
       bench: 'agent',
       lines: totalLines,
-      sink: 'StagingBatchSink (interim: the ingestion service of feat/data is not merged yet)',
+      sink: 'StagingBatchSink (interim: the channel is not wired to IngestService yet; see agent-channel/batch-sink.ts)',
       e2e_seconds: round(e2eMs / 1000),
       e2e_lines_per_s: Math.round(e2eRate),
       ingest_only_lines_per_s: Math.round(ingestRate),

@@ -22,6 +22,10 @@ TEST_PACKAGES=(
   openssl
   procps
   time             # GNU time: wall time and peak RSS in bench:backup
+  postgresql       # install.sh test: the production PostgreSQL server (Debian 12: 15)
+  systemd          # systemd-analyze security --offline (works without a running systemd)
+  iproute2         # ss: install.sh port pre-checks
+  util-linux       # setpriv, runuser: services started as their own users without systemd
 )
 
 if [ "${1:-}" = "--list" ]; then printf '%s\n' "${TEST_PACKAGES[@]}"; exit 0; fi

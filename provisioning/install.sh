@@ -264,6 +264,7 @@ INSTALL_DIR=$R/opt/officine
 RELEASE_KEYS_FILE=$R/etc/officine/release-keys.json
 BACKUP_RECIPIENTS_FILE=$RECIPIENTS
 TRUSTED_PROXIES=127.0.0.1,::1
+LOG_DIR=$R/var/log/officine
 $SVC_LINES
 EOF
 ensure_dir "$R/etc/caddy" 0755 root:root
@@ -371,5 +372,5 @@ fi
 
 step "Terminé"
 say "  Adresse : $PUBLIC_URL/"
-if [ "$TLS" = internal ]; then say "  Certificat interne : distribuez aux postes la racine $R/var/lib/caddy/data/caddy/pki/authorities/local/root.crt"; fi
+if [ "$TLS" = internal ]; then say "  Certificat interne : distribuez aux postes la racine $R/var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt"; fi
 say "  Modifications : $CHANGES"

@@ -70,8 +70,8 @@ start_one() {
       pid_alive "$pidf" && return 0
       # only the capability to bind 80/443, nothing else
       drop_to "$OFFICINE_CADDY_USER" --inh-caps=+net_bind_service --ambient-caps=+net_bind_service
-      setsid "${DROP[@]}" env HOME="$ROOT/var/lib/caddy" XDG_DATA_HOME="$ROOT/var/lib/caddy/data" \
-        XDG_CONFIG_HOME="$ROOT/var/lib/caddy/config" \
+      # same state layout as Debian's caddy.service (HOME=/var/lib/caddy)
+      setsid "${DROP[@]}" env -u XDG_DATA_HOME -u XDG_CONFIG_HOME HOME="$ROOT/var/lib/caddy" \
         caddy run --config "$CURRENT/Caddyfile" --adapter caddyfile --envfile "$ROOT/etc/caddy/officine.env" >>"$LOG_DIR/caddy.log" 2>&1 </dev/null &
       echo $! >"$pidf"
       ;;

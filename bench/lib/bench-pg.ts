@@ -26,6 +26,10 @@ export interface BenchPostgres {
 export async function startBenchPostgres(): Promise<BenchPostgres> {
   const pg = await startTestPostgres({ port: await freePort() });
   const open: DataSource[] = [];
+  // An interrupted bench still stops its PostgreSQL and removes its directory.
+  const onSignal = () => void pg.stop().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   return {
     async database(name: string) {
       const admin = new pgLib.Client({ connectionString: pg.adminUrl });
@@ -40,6 +44,8 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
       return ds;
     },
     async stop() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       for (const ds of open) if (ds.isInitialized) await ds.destroy();
       await pg.stop();
     },

@@ -151,15 +151,20 @@ export class SyncRunner {
     }
   }
 
+  /** A sync is complete when its pass finished and the spool is empty: record when. */
+  private markSyncedIfDrained(): void {
+    if (this.passPending && this.store.spool().list().length === 0) {
+      this.passPending = false;
+      this.state.lastSyncAt = new Date().toISOString();
+      this.store.writeState(this.state);
+    }
+  }
+
   /** Sender loop: drains, then waits for new spool entries (or a periodic check). */
   private async senderLoop(signal: AbortSignal, extracting: () => boolean): Promise<void> {
     while (!signal.aborted) {
       await this.drain(signal);
-      if (this.passPending && !extracting() && this.store.spool().list().length === 0) {
-        this.passPending = false;
-        this.state.lastSyncAt = new Date().toISOString();
-        this.store.writeState(this.state);
-      }
+      if (!extracting()) this.markSyncedIfDrained();
       // Wait for new spool entries (wake), a periodic re-check, or the stop signal.
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -204,6 +209,7 @@ export class SyncRunner {
         this.wake?.();
         if (opts.once) {
           while (!inner.signal.aborted && this.store.spool().list().length > 0) await sleep(200, inner.signal);
+          this.markSyncedIfDrained();
           break;
         }
         await sleep(this.config.pollSeconds * 1000, inner.signal);

@@ -1,55 +1,71 @@
-import type { Context } from 'koa';
 import type { Router } from '@koa/router';
 import { z } from 'zod';
+import { recordAudit } from '../audit/audit.service.js';
 import type { AppContext } from '../http/app-context.js';
-import { AppError } from '../http/errors.js';
+import { currentTenant, currentUser, defineRoute, requestActor } from '../http/route.js';
 import { agentChannelService } from './agent-channel.factory.js';
 
-/** The caller as the identity module will put it on ctx.state.user (only what these routes need). */
-export interface AgentAdminPrincipal {
-  id: string;
-  role: string;
-  pharmacyId: string | null;
-}
-
-const uuid = z.string().uuid();
+const tenantParams = z.object({ pharmacyId: z.uuid() });
+const agentParams = z.object({ pharmacyId: z.uuid(), agentId: z.uuid() });
 
 /**
- * Allows a pharmacy admin of that pharmacy, or a super-admin; refuses everyone else.
- * Until the identity module sets ctx.state.user, every call is refused (fail closed).
- */
-export function requireAgentAdmin(ctx: Context, pharmacyId: string): AgentAdminPrincipal {
-  if (!uuid.safeParse(pharmacyId).success) throw new AppError(404, 'not_found', 'Ressource introuvable.');
-  const user = (ctx.state as { user?: AgentAdminPrincipal }).user;
-  if (!user) throw new AppError(401, 'unauthenticated', 'Authentification requise.');
-  if (user.role === 'super_admin' || (user.role === 'pharmacy_admin' && user.pharmacyId === pharmacyId)) return user;
-  throw new AppError(403, 'forbidden', 'Accès refusé.');
-}
-
-/**
- * Admin routes for agents: create a one-time enrolment code, list the pharmacy's
- * agents (with the last summary their sync sent), revoke one. Thin on purpose:
- * authentication comes from the identity module.
+ * Admin routes for agents. A pharmacy admin, on their own pharmacy: create a
+ * one-time enrolment code, list the agents (with the last summary their sync sent),
+ * revoke one. A super-admin: revoke any agent (and the console does the rest).
+ * Every change is audited.
  */
 export function registerAgentAdminRoutes(router: Router, app: AppContext): void {
   const base = '/api/pharmacies/:pharmacyId/agents';
-  router.post(`${base}/enrolment-codes`, async (ctx) => {
-    const user = requireAgentAdmin(ctx, ctx.params.pharmacyId!);
-    const { code, expiresAt } = await agentChannelService(app).createEnrolmentCode(ctx.params.pharmacyId!, user.id);
-    ctx.status = 201;
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { code, expiresAt: expiresAt.toISOString() };
+
+  defineRoute(router, app, {
+    method: 'POST',
+    path: `${base}/enrolment-codes`,
+    permission: 'pharmacy.admin',
+    tenant: true,
+    params: tenantParams,
+    status: 201,
+    summary: 'Create a one-time agent enrolment code for the pharmacy.',
+    handler: async (ctx) => {
+      const { pharmacyId } = currentTenant(ctx);
+      const { code, expiresAt } = await agentChannelService(app).createEnrolmentCode(pharmacyId, currentUser(ctx).id);
+      await recordAudit(app.db, { ...requestActor(ctx), action: 'agent.enrolment_code.created', details: { expiresAt: expiresAt.toISOString() } });
+      return { code, expiresAt: expiresAt.toISOString() };
+    },
   });
 
-  router.get(base, async (ctx) => {
-    requireAgentAdmin(ctx, ctx.params.pharmacyId!);
-    ctx.body = { agents: await agentChannelService(app).list(ctx.params.pharmacyId!) };
+  defineRoute(router, app, {
+    method: 'GET',
+    path: base,
+    permission: 'pharmacy.admin',
+    tenant: true,
+    params: tenantParams,
+    summary: 'List the pharmacy’s agents and the summary of their last sync.',
+    handler: async (ctx) => ({ agents: await agentChannelService(app).list(currentTenant(ctx).pharmacyId) }),
   });
 
-  router.post(`${base}/:agentId/revoke`, async (ctx) => {
-    const user = requireAgentAdmin(ctx, ctx.params.pharmacyId!);
-    if (!uuid.safeParse(ctx.params.agentId).success) throw new AppError(404, 'agent_not_found', 'Agent introuvable.');
-    await agentChannelService(app).revoke(ctx.params.pharmacyId!, ctx.params.agentId!, user.id);
-    ctx.status = 204;
+  defineRoute(router, app, {
+    method: 'POST',
+    path: `${base}/:agentId/revoke`,
+    permission: 'pharmacy.admin',
+    tenant: true,
+    params: agentParams,
+    summary: 'Revoke one of the pharmacy’s agents.',
+    handler: async (ctx, { params }) => {
+      await agentChannelService(app).revoke(currentTenant(ctx).pharmacyId, params.agentId, currentUser(ctx).id);
+      await recordAudit(app.db, { ...requestActor(ctx), action: 'agent.revoked', targetType: 'agent', targetId: params.agentId });
+    },
+  });
+
+  defineRoute(router, app, {
+    method: 'POST',
+    path: '/api/admin/agents/:agentId/revoke',
+    permission: 'ops.admin',
+    tenant: false,
+    params: z.object({ agentId: z.uuid() }),
+    summary: 'Super-admin: revoke any agent.',
+    handler: async (ctx, { params }) => {
+      const pharmacyId = await agentChannelService(app).revokeById(params.agentId, currentUser(ctx).id);
+      await recordAudit(app.db, { ...requestActor(ctx), pharmacyId, action: 'agent.revoked', level: 'warning', targetType: 'agent', targetId: params.agentId });
+    },
   });
 }

@@ -1,10 +1,10 @@
 import type { Context } from 'koa';
 import type { Router } from '@koa/router';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { ENVELOPE_CONTENT_TYPE } from '../../../agent/src/protocol/envelope.js';
 import { AGENT_API, enrolRequestSchema } from '../../../agent/src/protocol/messages.js';
 import type { AppContext } from '../http/app-context.js';
-import { AppError, ValidationError } from '../http/errors.js';
+import { AppError } from '../http/errors.js';
+import { defineRoute } from '../http/route.js';
 import { agentChannelService } from './agent-channel.factory.js';
 
 /** Reads the raw request body up to `limit` bytes (envelopes are binary, not JSON). */
@@ -22,30 +22,37 @@ async function readRaw(ctx: Context, limit: number): Promise<Buffer> {
 }
 
 /**
- * Agent-facing routes. No session or cookie here: the channel authenticates every
- * message itself (enrolment by one-time code, then sealed envelopes).
+ * Agent-facing routes. No session, no cookie, hence no CSRF: the channel
+ * authenticates itself (enrolment by one-time code, then sealed envelopes). The
+ * enrolment route sits behind the public per-IP limiter (code guessing).
  */
 export function registerAgentChannelRoutes(router: Router, app: AppContext): void {
-  // Codes carry 100 bits, but guessing is still throttled: 10 enrolment attempts per client IP per 15 min.
-  const enrolLimiter = new RateLimiterMemory({ points: 10, duration: 900 });
-  router.post(AGENT_API.enrol, async (ctx) => {
-    try {
-      await enrolLimiter.consume(ctx.state.clientIp || 'unknown');
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) throw err;
-      throw new AppError(429, 'rate_limited', 'Trop de tentatives d’enrôlement, réessayez plus tard.', 'enrolment rate limit', { 'Retry-After': String(Math.ceil(err.msBeforeNext / 1000)) });
-    }
-    const parsed = enrolRequestSchema.safeParse(ctx.request.body);
-    if (!parsed.success) throw new ValidationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-    ctx.body = await agentChannelService(app).enrol(parsed.data);
+  defineRoute(router, app, {
+    method: 'POST',
+    path: AGENT_API.enrol,
+    permission: 'public',
+    tenant: false,
+    csrf: false,
+    rateLimit: 'public',
+    body: enrolRequestSchema,
+    summary: 'Agent enrolment with a one-time code (X25519 public key in, agent id and server key out).',
+    handler: (_ctx, { body }) => agentChannelService(app).enrol(body),
   });
 
-  router.post(AGENT_API.messages, async (ctx) => {
-    if (!ctx.is(ENVELOPE_CONTENT_TYPE)) throw new AppError(415, 'unsupported_media_type', 'Type de contenu non pris en charge.');
-    const raw = await readRaw(ctx, app.config.AGENT_MAX_MESSAGE_KB * 1024);
-    const answer = await agentChannelService(app).handleMessage(raw);
-    ctx.type = ENVELOPE_CONTENT_TYPE;
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = answer;
+  defineRoute(router, app, {
+    method: 'POST',
+    path: AGENT_API.messages,
+    permission: 'public',
+    tenant: false,
+    csrf: false,
+    rateLimit: 'none',
+    summary: 'Sealed agent message (batch, summary, hello); answers a sealed acknowledgement.',
+    handler: async (ctx) => {
+      if (!ctx.is(ENVELOPE_CONTENT_TYPE)) throw new AppError(415, 'unsupported_media_type', 'Type de contenu non pris en charge.');
+      const raw = await readRaw(ctx as unknown as Context, app.config.AGENT_MAX_MESSAGE_KB * 1024);
+      const answer = await agentChannelService(app).handleMessage(raw);
+      ctx.type = ENVELOPE_CONTENT_TYPE;
+      ctx.body = answer;
+    },
   });
 }

@@ -248,6 +248,14 @@ export class AgentChannelService {
     this.logger.info({ event: 'agent_revoked', agentId, pharmacyId, by }, 'agent revoked');
   }
 
+  /** Revokes an agent found by id alone (super-admin); returns its pharmacy. */
+  async revokeById(agentId: string, by: string | null): Promise<string> {
+    const a = await this.repo.findAgent(agentId);
+    if (!a) throw new AppError(404, 'agent_not_found', 'Agent introuvable.');
+    await this.revoke(a.pharmacyId, agentId, by);
+    return a.pharmacyId;
+  }
+
   list(pharmacyId: string | undefined): Promise<AgentListing[]> {
     return this.repo.list(pharmacyId);
   }

@@ -13,9 +13,12 @@ export interface IncomingBatch {
 /**
  * Where the channel hands decrypted batches. It runs inside the channel's
  * transaction (the same one that records the batch id and moves the high-water
- * mark), so a batch is ingested exactly once or not at all. The ingestion service
- * (appliance/src/ingest) will implement this; until then StagingBatchSink lands
- * rows in a staging table.
+ * mark), so a batch is ingested exactly once or not at all. StagingBatchSink lands
+ * rows in a staging table. IngestService (appliance/src/ingest) is idempotent by
+ * batch id in its own transaction, so an adapter calling it here keeps exactly-once;
+ * wiring it first needs the canonical model (agent/src/model) aligned with its line
+ * schemas (sale type and unit cost on sales, product family, purchase status and
+ * prices, invoice lines, stock snapshot day).
  */
 export interface BatchSink {
   ingest(tx: EntityManager, batch: IncomingBatch): Promise<{ rows: number }>;

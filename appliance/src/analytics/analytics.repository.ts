@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Period } from './period.js';
+import { segments, type Period } from './period.js';
 
 /** Sums of the sales rollup for one period and one family. */
 export interface SalesSums {
@@ -28,9 +28,37 @@ const SUMS = `coalesce(sum(r.amount_ttc_cents), 0)::float8 AS ttc, coalesce(sum(
   coalesce(sum(r.sold_quantity) FILTER (WHERE r.generic_kind = 'generic'), 0)::float8 AS "genericUnits",
   coalesce(sum(r.sold_quantity) FILTER (WHERE r.generic_kind <> 'none'), 0)::float8 AS "repertoireUnits"`;
 
-function periodsValues(periods: NamedPeriod[], offset: number): { sql: string; params: string[] } {
-  const rows = periods.map((_, i) => `($${offset + 3 * i}::text, $${offset + 3 * i + 1}::date, $${offset + 3 * i + 2}::date)`);
-  return { sql: `(VALUES ${rows.join(', ')}) AS p(name, f, t)`, params: periods.flatMap((p) => [p.name, p.from, p.to]) };
+/**
+ * VALUES list of the named periods cut into month and day segments, as
+ * `s(name, kind, f, t)`, with its parameters numbered from `offset`.
+ */
+function segmentValues(periods: NamedPeriod[], offset: number): { sql: string; params: string[] } {
+  const rows: string[] = [];
+  const params: string[] = [];
+  for (const p of periods) {
+    for (const seg of segments(p)) {
+      const i = offset + params.length;
+      rows.push(`($${i}::text, $${i + 1}::text, $${i + 2}::date, $${i + 3}::date)`);
+      params.push(p.name, seg.kind, seg.from, seg.to);
+    }
+  }
+  return { sql: `(VALUES ${rows.join(', ')}) AS s(name, kind, f, t)`, params };
+}
+
+const CELL_COLS = `family, generic_kind, amount_ttc_cents, amount_ht_cents, cost_ht_cents, fee_ttc_cents, sales_ttc_cents, quantity, sold_quantity`;
+
+/** Rollup rows of the segment `s`, from the monthly or the daily rollup; `who` filters pharmacies. */
+function cellsOf(who: string, extra = ''): string {
+  return `SELECT ${extra}${CELL_COLS} FROM sales_month_rollups m WHERE s.kind = 'month' AND m.pharmacy_id ${who} AND m.month BETWEEN s.f AND s.t
+    UNION ALL
+    SELECT ${extra.replace(/\bmonth\b/g, "date_trunc('month', day)::date")}${CELL_COLS} FROM sales_rollups d WHERE s.kind = 'day' AND d.pharmacy_id ${who} AND d.day BETWEEN s.f AND s.t`;
+}
+
+/** Ticket counts of the segment `s`. */
+function ticketsOf(who: string, extra = ''): string {
+  return `SELECT ${extra}tickets FROM sales_month_tickets m WHERE s.kind = 'month' AND m.pharmacy_id ${who} AND m.month BETWEEN s.f AND s.t
+    UNION ALL
+    SELECT ${extra.replace(/\bmonth\b/g, "date_trunc('month', day)::date")}tickets FROM sales_day_rollups d WHERE s.kind = 'day' AND d.pharmacy_id ${who} AND d.day BETWEEN s.f AND s.t`;
 }
 
 /**
@@ -41,23 +69,23 @@ function periodsValues(periods: NamedPeriod[], offset: number): { sql: string; p
 export class AnalyticsRepository {
   constructor(private readonly db: DataSource | EntityManager) {}
 
-  /** Rollup sums per named period and family. */
+  /** Rollup sums per named period and family (whole months from the monthly rollup). */
   async salesSums(pharmacyId: string, periods: NamedPeriod[]): Promise<SalesSums[]> {
-    const v = periodsValues(periods, 2);
+    const v = segmentValues(periods, 2);
     return (await this.db.query(
-      `SELECT p.name AS period, r.family, ${SUMS}
-       FROM ${v.sql} LEFT JOIN sales_rollups r ON r.pharmacy_id = $1 AND r.day BETWEEN p.f AND p.t
-       GROUP BY p.name, r.family`,
+      `SELECT s.name AS period, r.family, ${SUMS}
+       FROM ${v.sql} LEFT JOIN LATERAL (${cellsOf('= $1')}) r ON true
+       GROUP BY s.name, r.family`,
       [pharmacyId, ...v.params],
     )) as SalesSums[];
   }
 
   /** Tickets (non credit-note) per named period. */
   async tickets(pharmacyId: string, periods: NamedPeriod[]): Promise<Map<string, number>> {
-    const v = periodsValues(periods, 2);
+    const v = segmentValues(periods, 2);
     const rows = (await this.db.query(
-      `SELECT p.name, coalesce(sum(d.tickets), 0)::float8 AS tickets
-       FROM ${v.sql} LEFT JOIN sales_day_rollups d ON d.pharmacy_id = $1 AND d.day BETWEEN p.f AND p.t GROUP BY p.name`,
+      `SELECT s.name, coalesce(sum(x.tickets), 0)::float8 AS tickets
+       FROM ${v.sql} LEFT JOIN LATERAL (${ticketsOf('= $1')}) x ON true GROUP BY s.name`,
       [pharmacyId, ...v.params],
     )) as { name: string; tickets: number }[];
     return new Map(rows.map((r) => [r.name, r.tickets]));
@@ -65,18 +93,19 @@ export class AnalyticsRepository {
 
   /** Monthly series over a period (rollups). */
   async monthly(pharmacyId: string, p: Period): Promise<{ month: string; ttc: number; ht: number; cost: number; tickets: number }[]> {
+    const v = segmentValues([{ name: 'p', ...p }], 2);
     return (await this.db.query(
       `WITH s AS (
-         SELECT date_trunc('month', day)::date AS m, sum(amount_ttc_cents)::float8 AS ttc, sum(amount_ht_cents)::float8 AS ht, sum(cost_ht_cents)::float8 AS cost
-         FROM sales_rollups WHERE pharmacy_id = $1 AND day BETWEEN $2 AND $3 GROUP BY 1
+         SELECT r.month AS m, sum(r.amount_ttc_cents)::float8 AS ttc, sum(r.amount_ht_cents)::float8 AS ht, sum(r.cost_ht_cents)::float8 AS cost
+         FROM ${v.sql} JOIN LATERAL (${cellsOf('= $1', 'month, ')}) r ON true GROUP BY 1
        ), t AS (
-         SELECT date_trunc('month', day)::date AS m, sum(tickets)::float8 AS tickets
-         FROM sales_day_rollups WHERE pharmacy_id = $1 AND day BETWEEN $2 AND $3 GROUP BY 1
+         SELECT x.month AS m, sum(x.tickets)::float8 AS tickets
+         FROM ${v.sql} JOIN LATERAL (${ticketsOf('= $1', 'month, ')}) x ON true GROUP BY 1
        )
        SELECT to_char(coalesce(s.m, t.m), 'YYYY-MM') AS month, coalesce(s.ttc, 0) AS ttc, coalesce(s.ht, 0) AS ht,
               coalesce(s.cost, 0) AS cost, coalesce(t.tickets, 0) AS tickets
        FROM s FULL JOIN t ON t.m = s.m ORDER BY 1`,
-      [pharmacyId, p.from, p.to],
+      [pharmacyId, ...v.params],
     )) as { month: string; ttc: number; ht: number; cost: number; tickets: number }[];
   }
 
@@ -189,22 +218,22 @@ export class AnalyticsRepository {
 
   /** Per consenting pharmacy of a groupement: the sums the benchmark KPIs need. */
   async benchmarkSums(groupementId: string, p: Period) {
+    const v = segmentValues([{ name: 'p', ...p }], 2);
+    const peers = `IN (SELECT id FROM peers)`;
     return (await this.db.query(
       `WITH peers AS (
          SELECT ph.id, ph.name FROM pharmacies ph JOIN benchmark_consents c ON c.pharmacy_id = ph.id WHERE ph.groupement_id = $1
        ), s AS (
-         SELECT r.pharmacy_id, ${SUMS} FROM sales_rollups r
-         WHERE r.pharmacy_id IN (SELECT id FROM peers) AND r.day BETWEEN $2 AND $3 GROUP BY r.pharmacy_id
+         SELECT r.pharmacy_id, ${SUMS} FROM ${v.sql} JOIN LATERAL (${cellsOf(peers, 'pharmacy_id, ')}) r ON true GROUP BY r.pharmacy_id
        ), t AS (
-         SELECT d.pharmacy_id, sum(d.tickets)::float8 AS tickets FROM sales_day_rollups d
-         WHERE d.pharmacy_id IN (SELECT id FROM peers) AND d.day BETWEEN $2 AND $3 GROUP BY d.pharmacy_id
+         SELECT x.pharmacy_id, sum(x.tickets)::float8 AS tickets FROM ${v.sql} JOIN LATERAL (${ticketsOf(peers, 'pharmacy_id, ')}) x ON true GROUP BY x.pharmacy_id
        )
        SELECT peers.id AS "pharmacyId", peers.name, coalesce(s.ttc, 0) AS ttc, coalesce(s.ht, 0) AS ht, coalesce(s.cost, 0) AS cost,
               coalesce(s.fees, 0) AS fees, coalesce(s."salesTtc", 0) AS "salesTtc", coalesce(s.units, 0) AS units,
               coalesce(s."soldUnits", 0) AS "soldUnits", coalesce(s."genericUnits", 0) AS "genericUnits",
               coalesce(s."repertoireUnits", 0) AS "repertoireUnits", coalesce(t.tickets, 0) AS tickets
        FROM peers LEFT JOIN s ON s.pharmacy_id = peers.id LEFT JOIN t ON t.pharmacy_id = peers.id ORDER BY peers.id`,
-      [groupementId, p.from, p.to],
+      [groupementId, ...v.params],
     )) as (Omit<SalesSums, 'period' | 'family'> & { pharmacyId: string; name: string; tickets: number })[];
   }
 

@@ -52,3 +52,31 @@ export function trailingMonths(day: string, months: number): Period {
   const start = new Date(Date.UTC(y, m - months, 1));
   return { from: toDay(start.getTime()), to: toDay(end.getTime()) };
 }
+
+/** A piece of a period read from one rollup: whole calendar months, or single days. */
+export interface Segment {
+  kind: 'month' | 'day';
+  /** For `month`: first day of the first and of the last month. For `day`: first and last day. */
+  from: string;
+  to: string;
+}
+
+/**
+ * Splits a period into the whole calendar months it covers (read from the monthly
+ * rollup) and the days before and after them (read from the daily rollup).
+ */
+export function segments(p: Period): Segment[] {
+  const [fy, fm, fd] = p.from.split('-').map(Number) as [number, number, number];
+  const [ty, tm, td] = p.to.split('-').map(Number) as [number, number, number];
+  const firstFull = fd === 1 ? Date.UTC(fy, fm - 1, 1) : Date.UTC(fy, fm, 1);
+  const lastDayOfTo = new Date(Date.UTC(ty, tm, 0)).getUTCDate();
+  const lastFullStart = td === lastDayOfTo ? Date.UTC(ty, tm - 1, 1) : Date.UTC(ty, tm - 2, 1);
+  if (firstFull > lastFullStart) return [{ kind: 'day', from: p.from, to: p.to }];
+  const out: Segment[] = [];
+  if (toMs(p.from) < firstFull) out.push({ kind: 'day', from: p.from, to: toDay(firstFull - DAY) });
+  out.push({ kind: 'month', from: toDay(firstFull), to: toDay(lastFullStart) });
+  const afterMonths = new Date(lastFullStart);
+  const end = Date.UTC(afterMonths.getUTCFullYear(), afterMonths.getUTCMonth() + 1, 1);
+  if (end <= toMs(p.to)) out.push({ kind: 'day', from: toDay(end), to: p.to });
+  return out;
+}

@@ -19,11 +19,17 @@ export interface AuditRow {
   details: Record<string, unknown>;
   prevHash: string;
   hash: string;
+  /** 1: rows written before pseudonymisation existed (hash over plain values); 2: hash over the refs below. */
+  chainVersion: number;
+  /** sha256 pseudonyms of actor_user_id, target_id and ip (version 2): the chain covers these, so the plain values can be erased. */
+  actorRef: string | null;
+  targetRef: string | null;
+  ipRef: string | null;
 }
 
 const COLUMNS = `id::text AS id, created_at AS "createdAt", action, level, actor_user_id AS "actorUserId", actor_role AS "actorRole",
   pharmacy_id AS "pharmacyId", target_type AS "targetType", target_id AS "targetId", ip, request_id AS "requestId",
-  details, prev_hash AS "prevHash", hash`;
+  details, prev_hash AS "prevHash", hash, chain_version AS "chainVersion", actor_ref AS "actorRef", target_ref AS "targetRef", ip_ref AS "ipRef"`;
 
 /** SQL of the audit log: append, read the chain head, page through, list per pharmacy. */
 export class AuditRepository {
@@ -40,11 +46,37 @@ export class AuditRepository {
 
   async insert(r: Omit<AuditRow, 'id'>): Promise<string> {
     const rows = (await this.m.query(
-      `INSERT INTO audit_log (created_at, action, level, actor_user_id, actor_role, pharmacy_id, target_type, target_id, ip, request_id, details, prev_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id::text AS id`,
-      [r.createdAt, r.action, r.level, r.actorUserId, r.actorRole, r.pharmacyId, r.targetType, r.targetId, r.ip, r.requestId, JSON.stringify(r.details), r.prevHash, r.hash],
+      `INSERT INTO audit_log (created_at, action, level, actor_user_id, actor_role, pharmacy_id, target_type, target_id, ip, request_id, details, prev_hash, hash,
+         chain_version, actor_ref, target_ref, ip_ref)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id::text AS id`,
+      [r.createdAt, r.action, r.level, r.actorUserId, r.actorRole, r.pharmacyId, r.targetType, r.targetId, r.ip, r.requestId, JSON.stringify(r.details), r.prevHash, r.hash,
+        r.chainVersion, r.actorRef, r.targetRef, r.ipRef],
     )) as { id: string }[];
     return rows[0]!.id;
+  }
+
+  /**
+   * Erasure: nulls the plain actor, target and IP of every row about one user (the
+   * trigger allows exactly this on version-2 rows; their refs, which the chain
+   * covers, stay). Returns how many rows were pseudonymised and how many version-1
+   * rows could not be (their hash covers the plain values).
+   */
+  async pseudonymiseUser(userId: string): Promise<{ rows: number; legacyRows: number }> {
+    const [, rows] = (await this.m.query(
+      `UPDATE audit_log SET
+         actor_user_id = CASE WHEN actor_user_id = $1 THEN NULL ELSE actor_user_id END,
+         target_id = CASE WHEN target_id = $1::text THEN NULL ELSE target_id END,
+         ip = CASE WHEN actor_user_id = $1 THEN NULL ELSE ip END
+       WHERE chain_version = 2 AND (actor_user_id = $1 OR target_id = $1::text)`,
+      [userId],
+    )) as [unknown, number];
+    const legacy = (await this.m.query(`SELECT count(*)::int AS n FROM audit_log WHERE chain_version = 1 AND (actor_user_id = $1 OR target_id = $1::text)`, [userId])) as { n: number }[];
+    return { rows, legacyRows: legacy[0]!.n };
+  }
+
+  /** Entries written by or about one user (data export), oldest first. */
+  async listForUser(userId: string, limit: number): Promise<AuditRow[]> {
+    return (await this.m.query(`SELECT ${COLUMNS} FROM audit_log WHERE actor_user_id = $1 OR target_id = $1::text ORDER BY audit_log.id LIMIT $2`, [userId, limit])) as AuditRow[];
   }
 
   async page(afterId: string, limit: number): Promise<AuditRow[]> {

@@ -35,8 +35,40 @@ export function canonicalJson(value: unknown): string {
     .join(',')}}`;
 }
 
-/** The chained hash of one row: sha256 over the previous hash and every column but `id` and `hash`. */
+/** Pseudonym of a personal audit value (user id, target id, IP): what the chain covers instead of the value. */
+export function auditRef(kind: 'user' | 'target' | 'ip', value: string | null): string | null {
+  return value === null ? null : createHash('sha256').update(`officine-audit:${kind}:${value}`).digest('hex');
+}
+
+/** Pseudonym of a user in the audit log once erased (the same as its actor_ref). */
+export function userPseudonym(userId: string): string {
+  return auditRef('user', userId)!;
+}
+
+/**
+ * The chained hash of one row: sha256 over the previous hash and every column but
+ * `id` and `hash`. Version 2 hashes the refs of actor, target and IP instead of the
+ * plain values, so erasure can null those without breaking the chain.
+ */
 export function auditRowHash(row: Omit<AuditRow, 'id' | 'hash'>): string {
+  if (row.chainVersion === 2) {
+    const material = canonicalJson([
+      'v2',
+      row.prevHash,
+      row.createdAt.toISOString(),
+      row.action,
+      row.level,
+      row.actorRef,
+      row.actorRole,
+      row.pharmacyId,
+      row.targetType,
+      row.targetRef,
+      row.ipRef,
+      row.requestId,
+      row.details,
+    ]);
+    return createHash('sha256').update(material).digest('hex');
+  }
   const material = canonicalJson([
     row.prevHash,
     row.createdAt.toISOString(),
@@ -78,6 +110,10 @@ export async function recordAudit(db: DataSource | EntityManager, entry: AuditEn
       requestId: entry.requestId ?? null,
       details: JSON.parse(canonicalJson(entry.details ?? {})) as Record<string, unknown>,
       prevHash,
+      chainVersion: 2,
+      actorRef: auditRef('user', entry.actorUserId ?? null),
+      targetRef: auditRef('target', entry.targetId ?? null),
+      ipRef: auditRef('ip', entry.ip ?? null),
     };
     const hash = auditRowHash(row);
     const id = await repo.insert({ ...row, hash });
@@ -121,7 +157,12 @@ export async function verifyAuditChain(db: DataSource, opts: { batch?: number; m
       if (row.prevHash !== prev) {
         problems.push({ id: row.id, kind: 'broken_link', message: `entry ${row.id} does not follow the previous entry (a row before it was deleted, inserted or rewritten)` });
       }
-      if (auditRowHash(row) !== row.hash) {
+      const plainMismatch =
+        row.chainVersion === 2 &&
+        ((row.actorUserId !== null && auditRef('user', row.actorUserId) !== row.actorRef) ||
+          (row.targetId !== null && auditRef('target', row.targetId) !== row.targetRef) ||
+          (row.ip !== null && auditRef('ip', row.ip) !== row.ipRef));
+      if (auditRowHash(row) !== row.hash || plainMismatch) {
         problems.push({ id: row.id, kind: 'modified', message: `entry ${row.id} was modified after it was written` });
       }
       prev = row.hash;

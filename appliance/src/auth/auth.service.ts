@@ -156,6 +156,7 @@ export class AuthService {
     if (needsRehash(user.passwordHash)) await repo.rehash(user.id, user.passwordHash, await hashPassword(password));
     await limits.loginFailuresByAccount.delete(acctKey);
     const session = await this.issueSession(user.id, meta);
+    await repo.recordLogin(user.id, this.now());
     await this.audit({ action: 'auth.login.success', actorUserId: user.id, actorRole: user.role, pharmacyId: user.pharmacyId, targetType: 'session', targetId: session.sessionId, ip: meta.ip, requestId: meta.requestId, details: { secondFactor: user.totpSecretEnc ? (input.recoveryCode ? 'recovery_code' : 'totp') : 'none' } });
     return { account: AuthService.view(user, !!user.totpSecretEnc), session };
   }

@@ -45,6 +45,11 @@ export class UserRepository {
     return rows[0];
   }
 
+  /** A successful login: the inactivity clock restarts and a pending inactivity warning is void. */
+  async recordLogin(id: string, now: Date): Promise<void> {
+    await this.m.query(`UPDATE users SET last_login_at = $2, inactivity_warned_at = NULL WHERE id = $1`, [id, now]);
+  }
+
   async summary(id: string): Promise<UserSummary | undefined> {
     return ((await this.m.query(`SELECT ${SUMMARY_COLS} FROM users WHERE id = $1`, [id])) as UserSummary[])[0];
   }

@@ -12,6 +12,7 @@ import { registerUsersCommand } from './users.command.js';
 import { registerAuditCommand } from './audit.command.js';
 import { registerAgentsCommand } from '../agent-channel/agents.command.js';
 import { registerOpsCommands } from './ops.command.js';
+import { registerDataProtectionCommands } from './data-protection.command.js';
 
 /**
  * `appliance`: the server and the operator console in one binary. Each domain
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerIngestCommand(program);
   registerAgentsCommand(program);
   registerOpsCommands(program);
+  registerDataProtectionCommands(program);
   return program;
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createLogger } from '../logging/logger.js';
+import { createProcessLogger } from '../logging/log-retention.js';
 import { allJobs } from '../scheduler/all-jobs.js';
 import { runJobOnce } from '../scheduler/job-runner.js';
 import { Scheduler } from '../scheduler/scheduler.service.js';
@@ -14,7 +14,7 @@ export function registerSchedulerCommand(program: Command): void {
     .option('--run <job>', 'run one job now (recorded in job_runs like any run) and exit')
     .action(async (opts: { list?: boolean; run?: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = createProcessLogger(config);
       try {
         const rt = await openRuntime(config, logger);
         const jobs = allJobs(rt.app, rt.database.url);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startHttpServer } from '../http/server.js';
 import { createLogger } from '../logging/logger.js';
+import { createProcessLogger } from '../logging/log-retention.js';
 import { seedDemo } from '../tenancy/demo-seed.js';
 import { seedDemoData } from '../ingest/demo-data.js';
 import { startServeBackground } from '../ops/ops.factory.js';
@@ -13,7 +14,7 @@ export function registerServeCommands(program: Command): void {
     .description('Start the HTTP server on loopback (migrates the database first, under an advisory lock).')
     .action(async () => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = createProcessLogger(config);
       try {
         const rt = await openRuntime(config, logger);
         const srv = await startHttpServer(rt.app);
@@ -41,9 +42,6 @@ export function registerServeCommands(program: Command): void {
       try {
         const rt = await openRuntime(config, logger);
         const login = await seedDemo(rt.app.db, rt.app.secrets);
-        const data = await seedDemoData(rt.app);
-        if ('unavailable' in data) process.stdout.write(`Données de démonstration non générées : ${data.unavailable}\n`);
-        else if (data.batches) process.stdout.write(`Données de démonstration : ${data.batches} lots, ${data.salesLines} lignes de vente intégrées.\n`);
         const srv = await startHttpServer(rt.app);
         process.stdout.write(
           [
@@ -56,8 +54,25 @@ export function registerServeCommands(program: Command): void {
             '',
           ].join('\n') + '\n',
         );
+        // The commercial history (BDPM catalogue + 12 months of synthetic sales) is seeded
+        // after the server answers: the first start takes a while on 2 cores, later starts
+        // skip the months already present.
+        let stopping = false;
+        const seeding = seedDemoData(rt.app).then(
+          (data) => {
+            if ('unavailable' in data) process.stdout.write(`Données de démonstration non générées : ${data.unavailable}\n`);
+            else if (data.batches) process.stdout.write(`Données de démonstration : ${data.batches} lots, ${data.salesLines} lignes de vente intégrées.\n`);
+            else process.stdout.write('Données de démonstration déjà présentes.\n');
+          },
+          (err) => {
+            if (!stopping) logger.error({ err }, 'demo data seeding failed');
+          },
+        );
+        process.stdout.write('Génération des données de démonstration en cours…\n');
         onShutdown(logger, async () => {
+          stopping = true;
           await srv.close();
+          await Promise.race([seeding, new Promise((r) => setTimeout(r, 2000))]);
           await rt.close();
           process.stdout.write('Appliance arrêtée proprement.\n');
         });

@@ -24,11 +24,11 @@ async function readStdin(): Promise<string> {
 }
 
 /**
- * Runs an action with a migrated runtime. A refusal (AppError 4xx) prints its French
+ * Runs an action with a migrated runtime (shared by the console commands). A refusal (AppError 4xx) prints its French
  * message and exits 1; anything else is logged and exits 1 through `fail`. The exit
  * is explicit: the console's exit status is part of its contract with scripts.
  */
-async function withRuntime(program: Command, fn: (rt: Runtime) => Promise<void>): Promise<void> {
+export async function withRuntime(program: Command, fn: (rt: Runtime) => Promise<void>): Promise<void> {
   const config = loadConfigOrExit(program.opts<GlobalOptions>());
   const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   let rt: Runtime | undefined;
@@ -54,7 +54,7 @@ async function resolveUserId(rt: Runtime, emailOrId: string): Promise<string> {
   return rows[0].id;
 }
 
-async function resolvePharmacy(rt: Runtime, ref: string): Promise<string> {
+export async function resolvePharmacy(rt: Runtime, ref: string): Promise<string> {
   const rows = (await rt.app.db.query(`SELECT id FROM pharmacies WHERE finess = $1 OR id::text = $1`, [ref.trim()])) as { id: string }[];
   if (!rows[0]) throw new AppError(404, 'pharmacy_not_found', `Aucune pharmacie « ${ref} » (FINESS ou identifiant).`);
   return rows[0].id;

@@ -109,7 +109,7 @@ export const configSchema = z.object({
   // beside the install); DEMO_*: the size of the synthetic history `appliance demo` seeds for its pharmacies.
   BDPM_DIR: z.string().min(1).optional(),
   DEMO_MONTHS: z.coerce.number().int().min(0).max(36).default(12),
-  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(120),
+  DEMO_TICKETS_PER_DAY: z.coerce.number().int().min(1).max(1000).default(80),
   /** Agent channel: allowed clock skew of a message's timestamp. */
   AGENT_MAX_SKEW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
   /** Agent channel: key epoch lifetime; an agent's epoch rotates when it is older. */
@@ -148,6 +148,20 @@ export const configSchema = z.object({
   SERVICE_MANAGER: z.enum(['systemd', 'command']).default('systemd'),
   SERVICE_STOP_COMMAND: z.string().min(1).optional(),
   SERVICE_START_COMMAND: z.string().min(1).optional(),
+
+  // --- Data protection (appliance/src/gdpr, appliance/src/invoices, logging) ---
+  /** Days between an erasure request (account disabled at once) and the purge of personal data; under 30 (GDPR: without undue delay, at most a month). */
+  GDPR_ERASURE_DELAY_DAYS: z.coerce.number().int().min(0).max(29).default(7),
+  /** Accounts inactive this long are purged (super-admins excepted: operators are managed from the console). */
+  GDPR_INACTIVITY_MONTHS: z.coerce.number().int().min(1).max(120).default(24),
+  /** Warning email this many days before the inactivity purge. */
+  GDPR_INACTIVITY_WARNING_DAYS: z.coerce.number().int().min(1).max(180).default(30),
+  /** Where archived invoice source files live (content-addressed). Default DATA_DIR/invoice-archive. */
+  INVOICE_ARCHIVE_DIR: z.string().min(1).optional(),
+  /** Directory for daily JSON log files (appliance-YYYY-MM-DD.log). Unset: logs go to stdout (journald applies its own retention, see INSTALL.md). */
+  LOG_DIR: z.string().min(1).optional(),
+  /** Days a daily log file is kept (the logs.retention job deletes older ones). */
+  LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

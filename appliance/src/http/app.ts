@@ -23,6 +23,8 @@ import { registerInvoiceRoutes } from '../invoices/invoices.routes.js';
 import { readOnlyGuard } from '../ops/read-only/read-only.middleware.js';
 import { httpMetrics } from '../ops/metrics/http-metrics.middleware.js';
 import { opsRuntime, startOpsServices } from '../ops/ops-runtime.js';
+import { registerGdprRoutes } from '../gdpr/gdpr.routes.js';
+import { registerInvoiceArchiveRoutes } from '../invoices/invoice-archive.routes.js';
 
 /** A module's contribution to the HTTP API. */
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
@@ -42,6 +44,8 @@ export const routeRegistrars: RouteRegistrar[] = [
   registerReadOnlyRoutes,
   registerStatusRoutes,
   registerUpgradeRoutes,
+  registerGdprRoutes,
+  registerInvoiceArchiveRoutes,
 ];
 
 /**

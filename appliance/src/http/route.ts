@@ -66,6 +66,11 @@ export interface RouteSpec<P extends Schema | undefined = Schema | undefined, Q 
   query?: Q;
   body?: B;
   rateLimit?: RateLimitClass;
+  /**
+   * false only for machine routes that no browser calls and that carry no cookie: the
+   * agent channel, authenticated by its own sealed envelopes. Default true.
+   */
+  csrf?: boolean;
   /** Reachable by a pharmacy/super admin who has not enrolled TOTP yet (enrolment, logout, whoami only). */
   allowDuringTotpEnrolment?: boolean;
   /** Status of a successful response with a body (default 200; no body gives 204). */
@@ -123,7 +128,7 @@ export function defineRoute<P extends Schema | undefined = undefined, Q extends 
     const rt = authRuntime(app);
     if (limitClass === 'public') await rt.limits.consume(rt.limits.publicPerIp, `${ctx.state.clientIp}|${spec.path}`);
     if (r.scope !== 'public') ctx.state.user = await requireUser(ctx, app);
-    checkCsrf(ctx, rt.publicOrigin);
+    if (spec.csrf !== false) checkCsrf(ctx, rt.publicOrigin);
     const user = ctx.state.user;
     if (user) {
       if (TOTP_REQUIRED_ROLES.includes(user.role) && !user.totpEnabled && !spec.allowDuringTotpEnrolment) {

@@ -176,28 +176,57 @@ export class IngestRepository {
       [this.pharmacyId],
     );
     await c.query(
+      `INSERT INTO sales_month_rollups AS r (pharmacy_id, month, family, vat_rate, sale_type, generic_kind, lines, quantity, sold_quantity,
+         amount_ttc_cents, amount_ht_cents, cost_ht_cents, fee_ttc_cents, sales_ttc_cents)
+       SELECT $1, day, family, vat_rate, sale_type, generic_kind, sum(lines), sum(quantity), sum(sold_quantity), sum(amount_ttc_cents),
+         sum(amount_ht_cents), sum(cost_ht_cents), sum(fee_ttc_cents), sum(sales_ttc_cents)
+       FROM (
+         SELECT date_trunc('month', sale_day)::date AS day, family, vat_rate, sale_type, generic_kind, sign AS lines, sign * quantity AS quantity,
+           sign * greatest(quantity, 0) AS sold_quantity, sign * amount_ttc_cents AS amount_ttc_cents, sign * amount_ht_cents AS amount_ht_cents,
+           sign * cost_ht_cents AS cost_ht_cents, sign * fee_ttc_cents AS fee_ttc_cents,
+           sign * CASE WHEN quantity > 0 THEN amount_ttc_cents ELSE 0 END AS sales_ttc_cents
+         FROM sales_delta
+       ) x GROUP BY day, family, vat_rate, sale_type, generic_kind
+       ON CONFLICT (pharmacy_id, month, family, vat_rate, sale_type, generic_kind) DO UPDATE SET
+         lines = r.lines + EXCLUDED.lines, quantity = r.quantity + EXCLUDED.quantity, sold_quantity = r.sold_quantity + EXCLUDED.sold_quantity,
+         amount_ttc_cents = r.amount_ttc_cents + EXCLUDED.amount_ttc_cents, amount_ht_cents = r.amount_ht_cents + EXCLUDED.amount_ht_cents,
+         cost_ht_cents = r.cost_ht_cents + EXCLUDED.cost_ht_cents, fee_ttc_cents = r.fee_ttc_cents + EXCLUDED.fee_ttc_cents,
+         sales_ttc_cents = r.sales_ttc_cents + EXCLUDED.sales_ttc_cents`,
+      [this.pharmacyId],
+    );
+    await c.query(
       `DELETE FROM sales_rollups r USING (SELECT DISTINCT sale_day FROM sales_delta WHERE sign < 0) d
        WHERE r.pharmacy_id = $1 AND r.day = d.sale_day AND r.lines = 0`,
       [this.pharmacyId],
     );
-    // Tickets: a (day, ticket) counts once while it has a positive line; count the
-    // transitions 0 → >0 and >0 → 0 caused by this batch.
+    await c.query(
+      `DELETE FROM sales_month_rollups r USING (SELECT DISTINCT date_trunc('month', sale_day)::date AS m FROM sales_delta WHERE sign < 0) d
+       WHERE r.pharmacy_id = $1 AND r.month = d.m AND r.lines = 0`,
+      [this.pharmacyId],
+    );
+    // Tickets: a (day, ticket) counts once while it has a positive line. The upsert
+    // returns each touched ticket's new count; new − delta is the count before, so
+    // the transitions 0 → >0 and >0 → 0 need no separate lookup.
     await c.query(
       `WITH d AS (
          SELECT sale_day AS day, ticket_id, sum(sign * (quantity > 0)::int) AS delta
          FROM sales_delta GROUP BY 1, 2 HAVING sum(sign * (quantity > 0)::int) <> 0
-       ), cur AS (
-         SELECT d.day, d.delta, coalesce(t.positive_lines, 0) AS before
-         FROM d LEFT JOIN sales_ticket_days t ON t.pharmacy_id = $1 AND t.day = d.day AND t.ticket_id = d.ticket_id
        ), up AS (
          INSERT INTO sales_ticket_days AS t (pharmacy_id, day, ticket_id, positive_lines)
          SELECT $1, day, ticket_id, delta FROM d
          ON CONFLICT (pharmacy_id, day, ticket_id) DO UPDATE SET positive_lines = t.positive_lines + EXCLUDED.positive_lines
+         RETURNING t.day, t.ticket_id, t.positive_lines AS after
+       ), tr AS (
+         SELECT up.day, sum(CASE WHEN up.after - d.delta = 0 AND up.after > 0 THEN 1
+                                 WHEN up.after - d.delta > 0 AND up.after = 0 THEN -1 ELSE 0 END) AS dt
+         FROM up JOIN d ON d.day = up.day AND d.ticket_id = up.ticket_id GROUP BY up.day
+       ), days AS (
+         INSERT INTO sales_day_rollups AS r (pharmacy_id, day, tickets) SELECT $1, day, dt FROM tr
+         ON CONFLICT (pharmacy_id, day) DO UPDATE SET tickets = r.tickets + EXCLUDED.tickets
        )
-       INSERT INTO sales_day_rollups AS r (pharmacy_id, day, tickets)
-       SELECT $1, day, sum(CASE WHEN before = 0 AND before + delta > 0 THEN 1 WHEN before > 0 AND before + delta = 0 THEN -1 ELSE 0 END)
-       FROM cur GROUP BY day
-       ON CONFLICT (pharmacy_id, day) DO UPDATE SET tickets = r.tickets + EXCLUDED.tickets`,
+       INSERT INTO sales_month_tickets AS r (pharmacy_id, month, tickets)
+       SELECT $1, date_trunc('month', day)::date, sum(dt) FROM tr GROUP BY 2
+       ON CONFLICT (pharmacy_id, month) DO UPDATE SET tickets = r.tickets + EXCLUDED.tickets`,
       [this.pharmacyId],
     );
     const r = await c.query(

@@ -186,10 +186,13 @@ export class SyntheticPharmacy {
     const invoices = this.invoices(month, days[days.length - 1]!, purchases);
     const stockDay = days[days.length - 1]!;
     const r = prng(hashSeed('stock', this.seed, stockDay));
-    const stock = [...this.allItems()].map((it) => {
-      const units = sold.get(it.code)?.units ?? 0;
-      return { snapshotOn: stockDay, productCode: it.code, quantity: it.dormant ? 1 + Math.floor(r() * 5) : Math.round(units * (0.3 + r() * 0.8)), wacHtCents: it.costHt };
-    });
+    // Month-end stock of what is on the shelf (a product out of stock has no line).
+    const stock = [...this.allItems()]
+      .map((it) => {
+        const units = sold.get(it.code)?.units ?? 0;
+        return { snapshotOn: stockDay, productCode: it.code, quantity: it.dormant ? 1 + Math.floor(r() * 5) : Math.round(units * (0.3 + r() * 0.8)), wacHtCents: it.costHt };
+      })
+      .filter((x) => x.quantity > 0);
     return {
       batchId,
       batch: {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pgLib from 'pg';
 import type { DataSource } from 'typeorm';
 import { recordAudit } from '../audit/audit.service.js';
@@ -25,6 +26,8 @@ export interface PreUpgradeBackup {
 
 /** Runs a release's schema migrations (with that release's code). */
 export interface ReleaseMigrator {
+  /** Loads the release's migration code while the old release still serves (keeps downtime short). */
+  prepare(releaseDir: string): Promise<void>;
   migrate(releaseDir: string): Promise<void>;
 }
 
@@ -109,11 +112,37 @@ export class PgDumpSnapshots implements DatabaseSnapshots {
   }
 }
 
-/** Runs `appliance migrate` from the given release, with the appliance's environment. */
-export class CliReleaseMigrator implements ReleaseMigrator {
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+/** What a release exposes to its upgrader: the stable contract of db/data-source.js and db/migrator.js. */
+interface ReleaseDbModules {
+  createDataSource(url: string, opts: { poolSize?: number; applicationName?: string }): DataSource;
+  migrateUp(ds: DataSource): Promise<string[]>;
+}
+
+/**
+ * Runs the new release's migrations with the new release's own code, imported into this
+ * process before the stop (no second Node start inside the downtime window).
+ */
+export class ReleaseCodeMigrator implements ReleaseMigrator {
+  private loaded = new Map<string, ReleaseDbModules>();
+  constructor(private readonly databaseUrl: string) {}
+
+  async prepare(releaseDir: string): Promise<void> {
+    const url = (p: string) => pathToFileURL(join(releaseDir, 'dist/appliance/src/db', p)).href;
+    const [dsMod, migMod] = await Promise.all([import(url('data-source.js')), import(url('migrator.js'))]);
+    this.loaded.set(releaseDir, { createDataSource: dsMod.createDataSource, migrateUp: migMod.migrateUp });
+  }
+
   async migrate(releaseDir: string): Promise<void> {
-    await runProgram(process.execPath, [join(releaseDir, 'dist/appliance/src/cli/main.js'), 'migrate'], { env: this.env });
+    if (!this.loaded.has(releaseDir)) await this.prepare(releaseDir);
+    const mods = this.loaded.get(releaseDir)!;
+    // two connections: one holds the migration advisory lock, the other runs the migrations
+    const ds = mods.createDataSource(this.databaseUrl, { poolSize: 2, applicationName: 'officine-upgrade-migrate' });
+    await ds.initialize();
+    try {
+      await mods.migrateUp(ds);
+    } finally {
+      await ds.destroy();
+    }
   }
 }
 

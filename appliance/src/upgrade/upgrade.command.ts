@@ -10,10 +10,10 @@ import { createLogger, type Logger } from '../logging/logger.js';
 import { acceptKeyList, parseKeyList } from './release-signing.js';
 import {
   CliPreUpgradeBackup,
-  CliReleaseMigrator,
   CommandServices,
   HttpHealthGate,
   PgDumpSnapshots,
+  ReleaseCodeMigrator,
   SystemdServices,
   UpgradeAuditTrail,
   type ServiceController,
@@ -48,7 +48,7 @@ export function upgradeDepsFromConfig(config: Config, logger: Logger, db?: DataS
     services: services(config),
     snapshots: new PgDumpSnapshots(config.DATABASE_URL),
     backup: new CliPreUpgradeBackup(layout.currentLink, env, config.BACKUP_TARGETS.length > 0),
-    migrator: new CliReleaseMigrator(env),
+    migrator: new ReleaseCodeMigrator(config.DATABASE_URL),
     health: new HttpHealthGate(`http://127.0.0.1:${config.PORT}/readyz`, config.DATABASE_URL, config.UPGRADE_HEALTH_TIMEOUT_S * 1000),
     audit: new UpgradeAuditTrail(logger, join(config.dataDir, 'upgrades', 'journal.jsonl'), db),
     clock: { now: () => new Date() },

@@ -123,8 +123,10 @@ export class UpgradeService {
     await audit('upgrade.backup', { to, result: backup });
 
     const snapshot = join(deps.snapshotDir, `pre-upgrade-${from}-to-${to}.dump`);
-    let step = 'stop';
+    let step = 'prepare';
     try {
+      await deps.migrator.prepare(target);
+      step = 'stop';
       await deps.services.stop();
       await audit('upgrade.stopped', { to });
       step = 'snapshot';

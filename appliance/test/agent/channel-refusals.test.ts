@@ -4,6 +4,7 @@ import { Direction, generateX25519, sharedSecret, type X25519KeyPair } from '../
 import { ENVELOPE_CONTENT_TYPE, EpochKeys, openEnvelope, parseEnvelope, sealEnvelope } from '../../../agent/src/protocol/envelope.js';
 import { AGENT_API, serverMessageSchema } from '../../../agent/src/protocol/messages.js';
 import { agentChannelService } from '../../src/agent-channel/agent-channel.factory.js';
+import { allJobs } from '../../src/scheduler/all-jobs.js';
 import { createPharmacy, enrolmentCode, refusalReasons, startChannelApp, type ChannelTestApp } from './helpers.js';
 
 const postJson = (srv: ChannelTestApp, path: string, json: unknown) =>
@@ -131,14 +132,16 @@ t.test('scheduled rotation: due epochs rotate, and the ack carries the new epoch
   t.equal(res.status, 200);
   const ans = await a.answer(res);
   t.match(ans, { epoch: 2, msg: { type: 'ack', epoch: 2 } }, 'a message past the epoch lifetime gets an ack sealed under the next epoch');
-  t.equal(await agentChannelService(srv.app).rotateDueEpochs(), 1, 'the scheduled job rotates the other agent');
+  const job = allJobs(srv.app, srv.dbUrl).find((j) => j.name === 'agents.rotate-epochs');
+  t.ok(job, 'the rotation is a scheduler job');
+  t.same(await job!.run({ app: srv.app, runId: 'test', signal: new AbortController().signal }), { rotated: 1 }, 'the scheduled job rotates the other agent');
   t.equal((await b.post(b.envelope({ epoch: 1 }))).status, 409, 'its old epoch is then refused');
   const epochs = (await srv.ds.query(`SELECT epoch, retired_at IS NOT NULL AS retired FROM agent_key_epochs WHERE agent_id = $1 ORDER BY epoch`, [a.id])) as { epoch: number; retired: boolean }[];
   t.same(epochs, [{ epoch: 1, retired: true }, { epoch: 2, retired: false }], 'epoch history kept');
 });
 
 t.test('enrolment codes are single-use, expire, and are stored hashed', async (t) => {
-  const srv = await startChannelApp(t, { AGENT_ENROL_CODE_TTL_HOURS: '1' });
+  const srv = await startChannelApp(t, { AGENT_ENROL_CODE_TTL_HOURS: '1', RATE_LIMIT_PUBLIC_PER_MIN: '10' });
   const post = (json: unknown) => fetch(srv.url + AGENT_API.enrol, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
   const pharmacyId = await createPharmacy(srv.ds);
   const code = await enrolmentCode(srv.app, pharmacyId);

@@ -9,7 +9,13 @@ import { projectRoot } from '../../src/config/version.js';
 import { createDataSource } from '../../src/db/data-source.js';
 import { tempDir } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/db.js';
-import { createPharmacy } from './helpers.js';
+import pino from 'pino';
+import { enrolAgent } from '../../../agent/src/channel/enrol.js';
+import { AgentStore } from '../../../agent/src/store/agent-store.js';
+import { SyncRunner } from '../../../agent/src/sync/sync-runner.js';
+import { agentChannelService } from '../../src/agent-channel/agent-channel.factory.js';
+import { StagingBatchSink, type BatchSink } from '../../src/agent-channel/batch-sink.js';
+import { createPharmacy, enrolmentCode, startChannelApp } from './helpers.js';
 
 const root = projectRoot();
 const APPLIANCE = join(root, 'dist/appliance/src/cli/main.js');
@@ -137,4 +143,42 @@ t.test('kill -9 of the agent mid-sync and of the appliance mid-batch: every line
   const sha = (lines: string[]) => createHash('sha256').update(lines.join('\n')).digest('hex');
   t.equal(serverLines.length, sourceLines.length);
   t.equal(sha(serverLines), sha(sourceLines), 'sale lines checksum equals the source');
+});
+
+t.test('appliance dies mid-batch (rows written, transaction not committed): the batch arrives once, after retry', async (t) => {
+  const srv = await startChannelApp(t);
+  const staging = new StagingBatchSink();
+  let calls = 0;
+  let crashed: { batchId: string; rows: number } | undefined;
+  // A sink that, on the 4th batch, writes its rows then loses its database session and
+  // restarts the HTTP server — the state of an appliance killed in the middle of a batch.
+  const crashing: BatchSink = {
+    async ingest(tx, batch) {
+      const r = await staging.ingest(tx, batch);
+      if (++calls === 4) {
+        const [{ n }] = (await tx.query(`SELECT count(*)::int AS n FROM agent_staged_rows WHERE batch_id = $1`, [batch.batchId])) as [{ n: number }];
+        crashed = { batchId: batch.batchId, rows: n };
+        void srv.restart();
+        await tx.query(`SELECT pg_terminate_backend(pg_backend_pid())`);
+      }
+      return r;
+    },
+  };
+  agentChannelService(srv.app, crashing);
+  const pharmacyId = await createPharmacy(srv.ds);
+  const dir = tempDir(t, 'officine-agent-midbatch-');
+  const counts = await writeReferenceSqlite(join(dir, 'lgo', 'lgo.db'), { saleLines: 3000, products: 50, purchaseLines: 100 });
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  const store = new AgentStore(join(dir, 'agent'));
+  store.writeConfig({ profile: 'reference', source: { kind: 'sqlite', path: join(dir, 'lgo', 'lgo.db') }, roots: [join(dir, 'lgo')], batchSize: 200, pollSeconds: 3600, maxSpoolMB: 100 });
+  await enrolAgent(store, srv.url, await enrolmentCode(srv.app, pharmacyId));
+  await new SyncRunner(store, store.readConfig(), pino({ level: 'silent' }), { baseMs: 20, maxMs: 200 }).run(new AbortController().signal, { once: true });
+
+  t.ok(crashed && crashed.rows > 0, `the crash happened with the batch's rows written (${crashed?.rows}) but not committed`);
+  const [{ n, max }] = (await srv.ds.query(`SELECT count(*)::int AS n, max(deliveries) AS max FROM agent_staged_rows WHERE pharmacy_id = $1`, [pharmacyId])) as [{ n: number; max: number }];
+  t.equal(n, total, 'every line arrived');
+  t.equal(max, 1, 'none twice');
+  const [{ b }] = (await srv.ds.query(`SELECT count(*)::int AS b FROM agent_batches WHERE pharmacy_id = $1 AND batch_id = $2`, [pharmacyId, crashed!.batchId])) as [{ b: number }];
+  t.equal(b, 1, 'the interrupted batch was recorded once, on its retry');
+  t.equal(store.spool().list().length, 0, 'spool empty');
 });

@@ -62,6 +62,7 @@ async function scenario(t: Test, kind: 'sqlite' | 'csv', lgo: HostileLgo) {
   const runner = new SyncRunner(store, store.readConfig(), pino({ level: 'silent' }), { baseMs: 10, maxMs: 50 });
   await runner.run(new AbortController().signal, { once: true });
   t.equal(store.spool().list().length, 0, `${kind}: spool drained`);
+  t.ok(store.readState().lastSyncAt, `${kind}: last sync recorded for status`);
 
   for (const b of proxy.bodies) t.notOk(b.includes('ZZMARQUEUR'), 'raw body is ciphertext');
   const received = await openCaptured(srv.app, proxy.bodies);

@@ -1,14 +1,12 @@
 import { join } from 'node:path';
-import Koa from 'koa';
-import { Router } from '@koa/router';
 import pino from 'pino';
 import t from 'tap';
 import { enrolAgent } from '../../../agent/src/channel/enrol.js';
 import { writeReferenceSqlite } from '../../../agent/src/reference/reference-lgo.js';
 import { AgentStore } from '../../../agent/src/store/agent-store.js';
 import { SyncRunner } from '../../../agent/src/sync/sync-runner.js';
-import { registerAgentAdminRoutes, type AgentAdminPrincipal } from '../../src/agent-channel/agent-admin.routes.js';
-import { errorHandler } from '../../src/http/error-handler.middleware.js';
+import type { Role } from '../../src/auth/user.entity.js';
+import { anonymousHeaders, createUser, sessionFor } from '../helpers/auth.js';
 import { tempDir } from '../helpers/app.js';
 import { createPharmacy, enrolmentCode, startCapturingProxy, startChannelApp } from './helpers.js';
 
@@ -55,38 +53,21 @@ t.test('while the appliance answers 503 (read-only) the agent keeps spooling, th
   t.ok(store.readState().lastAckAt, 'last acknowledgement recorded');
 });
 
-t.test('admin routes: only a pharmacy admin of that pharmacy or a super-admin', async (t) => {
+t.test('admin routes: a pharmacy admin on their own pharmacy, a super-admin for revocation', async (t) => {
   const srv = await startChannelApp(t);
   const mine = await createPharmacy(srv.ds);
   const other = await createPharmacy(srv.ds);
+  const totpSecret = 'JBSWY3DPEHPK3PXP';
+  const as = async (role: Role, pharmacyId: string | null) => (await sessionFor(srv.app, (await createUser(srv.app, { role, pharmacyId, ...(role === 'pharmacy_admin' || role === 'super_admin' ? { totpSecret } : {}) })).id)).headers;
+  const call = (path: string, headers: Record<string, string>, method = 'POST') => fetch(srv.url + path, { method, headers });
+  const codes = `/api/pharmacies/${mine}/agents/enrolment-codes`;
 
-  const unauth = await fetch(`${srv.url}/api/pharmacies/${mine}/agents/enrolment-codes`, { method: 'POST' });
-  t.equal(unauth.status, 401, 'no session: refused (fails closed until identity is wired)');
-
-  // The identity module will set ctx.state.user; here a stand-in does.
-  let user: AgentAdminPrincipal | undefined;
-  const koa = new Koa();
-  const router = new Router();
-  registerAgentAdminRoutes(router, srv.app);
-  koa.use(errorHandler(srv.app.logger));
-  koa.use(async (ctx, next) => {
-    ctx.state.user = user;
-    await next();
-  });
-  koa.use(router.routes());
-  const server = koa.listen(0, '127.0.0.1');
-  t.teardown(() => server.close());
-  await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const call = (path: string, method = 'POST') => fetch(base + path, { method });
-
-  user = { id: '00000000-0000-4000-8000-000000000001', role: 'user', pharmacyId: mine };
-  t.equal((await call(`/api/pharmacies/${mine}/agents/enrolment-codes`)).status, 403, 'plain staff cannot create codes');
-  user = { id: '00000000-0000-4000-8000-000000000002', role: 'pharmacy_admin', pharmacyId: other };
-  t.equal((await call(`/api/pharmacies/${mine}/agents/enrolment-codes`)).status, 403, 'admin of another pharmacy cannot');
-  user = { id: '00000000-0000-4000-8000-000000000003', role: 'pharmacy_admin', pharmacyId: mine };
-  await srv.ds.query(`INSERT INTO users (id, email, display_name, password_hash, role, pharmacy_id, status) VALUES ($1, 'admin@pharmacie.test', 'Admin', 'x', 'pharmacy_admin', $2, 'active')`, [user.id, mine]);
-  const created = await call(`/api/pharmacies/${mine}/agents/enrolment-codes`);
+  t.equal((await call(codes, anonymousHeaders(srv.app))).status, 401, 'anonymous: refused');
+  t.equal((await call(codes, await as('user', mine))).status, 403, 'plain staff cannot create codes');
+  const otherAdmin = await as('pharmacy_admin', other);
+  t.equal((await call(codes, otherAdmin)).status, 403, 'admin of another pharmacy cannot');
+  const admin = await as('pharmacy_admin', mine);
+  const created = await call(codes, admin);
   t.equal(created.status, 201, 'pharmacy admin creates a code');
   const { code } = (await created.json()) as { code: string };
   t.match(code, /^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/);
@@ -96,18 +77,26 @@ t.test('admin routes: only a pharmacy admin of that pharmacy or a super-admin', 
   const store = new AgentStore(join(dir, 'agent'));
   store.writeConfig({ profile: 'reference', source: { kind: 'sqlite', path: join(dir, 'lgo', 'lgo.db') }, roots: [join(dir, 'lgo')], batchSize: 100, pollSeconds: 60, maxSpoolMB: 10 });
   const enrolled = await enrolAgent(store, srv.url, code);
-  t.equal(enrolled.pharmacyId, mine, 'agent enrolled for the code’s pharmacy');
+  t.equal(enrolled.pharmacyId, mine, 'agent enrolled for the code’s pharmacy (no cookie, no CSRF token: the channel authenticates)');
 
-  const list = (await (await call(`/api/pharmacies/${mine}/agents`, 'GET')).json()) as { agents: { id: string; status: string }[] };
+  const list = (await (await call(`/api/pharmacies/${mine}/agents`, admin, 'GET')).json()) as { agents: { id: string; status: string }[] };
   t.same(list.agents.map((a) => [a.id, a.status]), [[enrolled.agentId, 'active']], 'listed');
-  user = { id: '00000000-0000-4000-8000-000000000002', role: 'pharmacy_admin', pharmacyId: other };
-  t.equal((await call(`/api/pharmacies/${mine}/agents/${enrolled.agentId}/revoke`)).status, 403, 'another pharmacy’s admin cannot revoke');
-  t.equal((await call(`/api/pharmacies/${other}/agents/${enrolled.agentId}/revoke`)).status, 404, 'nor reach it through their own pharmacy');
-  user = { id: '00000000-0000-4000-8000-000000000009', role: 'super_admin', pharmacyId: null };
-  await srv.ds.query(`INSERT INTO users (id, email, display_name, password_hash, role, status) VALUES ($1, 'root@appliance.test', 'Root', 'x', 'super_admin', 'active')`, [user.id]);
-  t.equal((await call(`/api/pharmacies/${mine}/agents/${enrolled.agentId}/revoke`)).status, 204, 'super-admin revokes');
+  t.equal((await call(`/api/pharmacies/${mine}/agents/${enrolled.agentId}/revoke`, otherAdmin)).status, 403, 'another pharmacy’s admin cannot revoke');
+  t.equal((await call(`/api/pharmacies/${other}/agents/${enrolled.agentId}/revoke`, otherAdmin)).status, 404, 'nor reach it through their own pharmacy');
+  t.equal((await call(`/api/admin/agents/${enrolled.agentId}/revoke`, admin)).status, 403, 'the super-admin route is not for pharmacy admins');
+  const root = await as('super_admin', null);
+  t.equal((await call(`/api/admin/agents/${enrolled.agentId}/revoke`, root)).status, 204, 'super-admin revokes');
+  const audit = (await srv.ds.query(`SELECT action FROM audit_log WHERE action LIKE 'agent.%' ORDER BY id`)) as { action: string }[];
+  t.same(audit.map((a) => a.action), ['agent.enrolment_code.created', 'agent.revoked'], 'audited');
 
   const runner = new SyncRunner(store, store.readConfig(), pino({ level: 'silent' }), { baseMs: 10, maxMs: 20 });
   await t.rejects(runner.run(new AbortController().signal, { once: true }), { name: 'AgentRevokedError' }, 'the revoked agent stops');
   t.equal(store.readState().revoked, true, 'and remembers it');
+
+  const code3 = ((await (await call(codes, admin)).json()) as { code: string }).code;
+  const store3 = new AgentStore(join(dir, 'agent3'));
+  const { profile, source, roots } = store.readConfig();
+  store3.writeConfig({ profile, source, roots, batchSize: 100, pollSeconds: 60, maxSpoolMB: 10 });
+  const e3 = await enrolAgent(store3, srv.url, code3);
+  t.equal((await call(`/api/pharmacies/${mine}/agents/${e3.agentId}/revoke`, admin)).status, 204, 'pharmacy admin revokes their own agent');
 });

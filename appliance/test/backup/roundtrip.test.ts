@@ -16,11 +16,18 @@ import { ageKeyPair, backupFixture, fingerprint } from './helpers.js';
 
 const adminUrl = () => testPgEnv().adminUrl;
 
+/**
+ * Databases on the shared test server, less the per-file clones (`t_<12 hex>`) that
+ * other test files create and drop concurrently; a restore's scratch database is
+ * `<target>_restore_<suffix>` and stays visible.
+ */
 async function databases(): Promise<string[]> {
   const c = new pgLib.Client({ connectionString: adminUrl() });
   await c.connect();
   try {
-    return (await c.query<{ d: string }>('SELECT datname AS d FROM pg_database ORDER BY 1')).rows.map((r) => r.d);
+    return (await c.query<{ d: string }>('SELECT datname AS d FROM pg_database ORDER BY 1')).rows
+      .map((r) => r.d)
+      .filter((d) => !/^t_[0-9a-f]{12}$/.test(d));
   } finally {
     await c.end();
   }

@@ -1,11 +1,11 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseBdpmDirectory, parseBdpmPrice, parseRate } from '../../src/catalogue/bdpm.parser.js';
 import { CatalogueService } from '../../src/catalogue/catalogue.service.js';
 import { cip13FromCip7, cip7FromCip13, isValidCip7, isValidEan13, productCodeKind } from '../../src/catalogue/product-code.js';
 import { tempDir } from '../helpers/app.js';
-import { BDPM_DIR } from '../helpers/bdpm.js';
+import { BDPM_DIR, writeTinyBdpm } from '../helpers/bdpm.js';
 import { createTestDataSource } from '../helpers/db.js';
 
 
@@ -37,25 +37,7 @@ t.test('BDPM prices and rates', async (t) => {
 
 t.test('BDPM files: each with its own encoding', async (t) => {
   const dir = tempDir(t);
-  writeFileSync(
-    join(dir, 'CIS_bdpm.txt'),
-    Buffer.concat([
-      Buffer.from([0xef, 0xbb, 0xbf]),
-      Buffer.from('60000001\tTESTOMYCINE 10 mg, comprimé sécable\tcomprimé\torale\tAutorisation active\tProcédure nationale\tCommercialisée\t01/01/2000\t\t\t LABO ÉTOILE\tNon\n', 'utf8'),
-    ]),
-  );
-  writeFileSync(
-    join(dir, 'CIS_CIP_bdpm.txt'),
-    Buffer.from(
-      [
-        '60000001\t4949729\tplaquette(s) de 30 comprimé(s)\tPrésentation active\tDéclaration de commercialisation\t16/03/2011\t3400949497294\toui\t65 %\t2,850,07\t2,851,09\t1,02\t',
-        '60000001\t4949730\tflacon\tPrésentation active\tDéclaration d\'arrêt de commercialisation\t16/03/2011\t3400949497300\tnon\t\t\t\t\t',
-        '60000001\t4949731\tmauvais\tPrésentation active\tDéclaration de commercialisation\t16/03/2011\t3400949497311\tnon\t\t\t\t\t',
-      ].join('\r\n'),
-      'latin1',
-    ),
-  );
-  writeFileSync(join(dir, 'CIS_GENER_bdpm.txt'), '77\tTESTOMYCINE 10 mg - PRINCEPS®\t60000001\t1\t2\t\n', 'utf8');
+  writeTinyBdpm(dir);
   const cat = parseBdpmDirectory(dir);
   t.equal(cat.products.length, 2);
   const [a, b] = cat.products;

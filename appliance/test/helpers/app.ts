@@ -10,6 +10,7 @@ import { startHttpServer } from '../../src/http/server.js';
 import type { AppOptions } from '../../src/http/app.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createTestDataSource } from './db.js';
+import { testLogDestination } from './log-scan.js';
 
 /** A temp directory removed at teardown. */
 export function tempDir(t: Test, prefix = 'officine-'): string {
@@ -36,10 +37,13 @@ export async function startTestApp(t: Test, env: Record<string, string> = {}, op
     envFile: '/dev/null',
     env: { NODE_ENV: 'test', PORT: '0', DATABASE_URL: dbUrl, DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env },
   });
+  const logDestination = testLogDestination();
   const app: AppContext = {
     config,
     db: ds,
-    logger: createLogger(config.LOG_LEVEL),
+    // Under scripts/test.mjs the app logs at debug level into the run's log directory,
+    // which the final minimisation check scans for plain emails and names.
+    logger: logDestination ? createLogger(env.LOG_LEVEL ?? 'debug', logDestination) : createLogger(config.LOG_LEVEL),
     secrets: new SecretStore(config.secretsDir),
     clock: { now: () => new Date() },
     version: APP_VERSION,

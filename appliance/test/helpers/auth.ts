@@ -8,6 +8,7 @@ import { SecretBox } from '../../src/auth/secret-box.js';
 import type { Role } from '../../src/auth/user.entity.js';
 import type { AppContext } from '../../src/http/app-context.js';
 import type { TestApp } from './app.js';
+import { notePersonalValues } from './log-scan.js';
 
 /** A fresh groupement with `n` pharmacies (factories: no test assumes an empty table). */
 export async function createGroupement(db: DataSource, n = 2): Promise<{ groupementId: string; pharmacyIds: string[] }> {
@@ -29,6 +30,7 @@ export const TEST_PASSWORD = 'correct horse battery staple 42';
 export interface TestUser {
   id: string;
   email: string;
+  displayName: string;
   role: Role;
   password: string;
   pharmacyId: string | null;
@@ -42,17 +44,19 @@ export interface TestUser {
  */
 export async function createUser(
   app: AppContext,
-  o: { role: Role; pharmacyId?: string | null; groupementId?: string | null; password?: string; totpSecret?: string; status?: 'pending' | 'active' | 'disabled'; email?: string },
+  o: { role: Role; pharmacyId?: string | null; groupementId?: string | null; password?: string; totpSecret?: string; status?: 'pending' | 'active' | 'disabled'; email?: string; displayName?: string },
 ): Promise<TestUser> {
   const email = o.email ?? `${o.role}-${randomBytes(5).toString('hex')}@pharmacie.test`;
+  const displayName = o.displayName ?? `Test ${o.role} ${randomBytes(3).toString('hex')}`;
+  notePersonalValues(email, displayName);
   const hash = o.password ? await hashPassword(o.password) : await (cachedHash ??= hashPassword(TEST_PASSWORD));
   const sealed = o.totpSecret ? SecretBox.fromSecrets(app.secrets).seal(o.totpSecret, 'users.totp_secret') : null;
   const [u] = (await app.db.query(
     `INSERT INTO users (email, display_name, password_hash, role, pharmacy_id, groupement_id, status, email_verified_at, totp_secret_enc, totp_enabled_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, CASE WHEN $8::text IS NULL THEN NULL ELSE now() END) RETURNING id`,
-    [email, `Test ${o.role}`, hash, o.role, o.pharmacyId ?? null, o.groupementId ?? null, o.status ?? 'active', sealed],
+    [email, displayName, hash, o.role, o.pharmacyId ?? null, o.groupementId ?? null, o.status ?? 'active', sealed],
   )) as { id: string }[];
-  return { id: u!.id, email, role: o.role, password: o.password ?? TEST_PASSWORD, pharmacyId: o.pharmacyId ?? null, groupementId: o.groupementId ?? null, ...(o.totpSecret ? { totpSecret: o.totpSecret } : {}) };
+  return { id: u!.id, email, displayName, role: o.role, password: o.password ?? TEST_PASSWORD, pharmacyId: o.pharmacyId ?? null, groupementId: o.groupementId ?? null, ...(o.totpSecret ? { totpSecret: o.totpSecret } : {}) };
 }
 
 /** Headers of a signed-in browser: cookies, the CSRF header and our Origin. */

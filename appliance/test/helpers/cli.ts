@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/config/version.js';
+import { testLogDestination } from './log-scan.js';
 
 /** Runs the real `appliance` console against a test database; resolves with its exit code and output. */
 export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -14,7 +15,12 @@ export function runCli(args: string[], env: Record<string, string>, stdin?: stri
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.on('close', (code) => {
+      // The console's own log lines (JSON) join the run's app logs for the minimisation check.
+      const logs = testLogDestination();
+      if (logs) for (const l of `${stdout}\n${stderr}`.split('\n')) if (l.startsWith('{"level"')) logs.write(l + '\n');
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
     child.stdin.end(stdin ?? '');
   });
 }

@@ -28,7 +28,7 @@ const salesLine = fc
   .map((x) => ({
     sourceId: `L${x.id}`,
     ticketId: `T${x.ticket}`,
-    soldAt: `2026-01-0${x.day}T${String(x.hour).padStart(2, '0')}:30:00Z`,
+    soldAt: `${['2026-01-30', '2026-01-31', '2026-02-01', '2026-02-02'][x.day - 1]}T${String(x.hour).padStart(2, '0')}:30:00Z`, // across a month end
     productCode: x.product.code,
     quantity: x.quantity,
     unitPriceTtcCents: x.price,

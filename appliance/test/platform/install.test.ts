@@ -39,7 +39,7 @@ t.teardown(() => {
   if (existsSync(join(root, 'etc/officine/install.env'))) services('stop');
 });
 
-const rootCa = () => readFileSync(join(root, 'var/lib/caddy/data/caddy/pki/authorities/local/root.crt'), 'utf8');
+const rootCa = () => readFileSync(join(root, 'var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt'), 'utf8');
 async function readyThroughCaddy(timeoutMs = 60_000): Promise<{ status: number; headers: Record<string, unknown> }> {
   const deadline = Date.now() + timeoutMs;
   let last: { status: number; headers: Record<string, unknown> } = { status: 0, headers: {} };

@@ -264,6 +264,34 @@ export class PharmacyData1763730000000 implements MigrationInterface {
         tickets      integer NOT NULL,
         PRIMARY KEY (pharmacy_id, day)
       )`);
+    // The same rollup by calendar month, so a year-long dashboard or a groupement
+    // benchmark reads twelve rows per cell instead of 365.
+    await q.query(`
+      CREATE TABLE sales_month_rollups (
+        pharmacy_id       uuid NOT NULL REFERENCES pharmacies(id),
+        month             date NOT NULL CHECK (extract(day FROM month) = 1),
+        family            text NOT NULL,
+        vat_rate          numeric(4,2) NOT NULL,
+        sale_type         text NOT NULL,
+        generic_kind      text NOT NULL,
+        lines             integer NOT NULL,
+        quantity          bigint NOT NULL,
+        sold_quantity     bigint NOT NULL,
+        amount_ttc_cents  bigint NOT NULL,
+        amount_ht_cents   bigint NOT NULL,
+        cost_ht_cents     bigint NOT NULL,
+        margin_ht_cents   bigint GENERATED ALWAYS AS (amount_ht_cents - cost_ht_cents) STORED,
+        fee_ttc_cents     bigint NOT NULL,
+        sales_ttc_cents   bigint NOT NULL,
+        PRIMARY KEY (pharmacy_id, month, family, vat_rate, sale_type, generic_kind)
+      )`);
+    await q.query(`
+      CREATE TABLE sales_month_tickets (
+        pharmacy_id  uuid NOT NULL REFERENCES pharmacies(id),
+        month        date NOT NULL CHECK (extract(day FROM month) = 1),
+        tickets      integer NOT NULL,
+        PRIMARY KEY (pharmacy_id, month)
+      )`);
     await q.query(`
       CREATE TABLE stock_rollups (
         pharmacy_id     uuid NOT NULL REFERENCES pharmacies(id),
@@ -284,7 +312,7 @@ export class PharmacyData1763730000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     for (const t of [
-      'benchmark_consents', 'stock_rollups', 'sales_day_rollups', 'sales_ticket_days', 'sales_rollups',
+      'benchmark_consents', 'stock_rollups', 'sales_month_tickets', 'sales_month_rollups', 'sales_day_rollups', 'sales_ticket_days', 'sales_rollups',
       'ingest_quarantine', 'ingest_batches', 'regulatory_parameters', 'stock_snapshots', 'supplier_invoice_lines',
       'supplier_invoices', 'purchase_lines', 'sales_lines', 'suppliers', 'pharmacy_products', 'products', 'generic_groups',
     ]) {

@@ -4,6 +4,7 @@ import { BackupAndJobs1763750000000 } from './1763750000000-backup-and-jobs.js';
 import { PharmacyData1763730000000 } from './1763730000000-pharmacy-data.js';
 import { AgentChannel1763740000000 } from './1763740000000-agent-channel.js';
 import { Ops1763760000000 } from './1763760000000-ops.js';
+import { DataProtection1763780000000 } from './1763780000000-data-protection.js';
 
 /**
  * Every migration, in order. Listed explicitly (no glob) so the compiled bundle,
@@ -16,4 +17,5 @@ export const migrations = [
   AgentChannel1763740000000,
   BackupAndJobs1763750000000,
   Ops1763760000000,
+  DataProtection1763780000000,
 ];
