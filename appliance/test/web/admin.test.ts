@@ -45,6 +45,18 @@ t.test('admin pages in the browser', async (t) => {
   const operator = await createUser(app.app, { role: 'super_admin', totpSecret: SUPER_SEED });
   const titulaire = await createUser(app.app, { role: 'pharmacy_admin', pharmacyId: pharmacyA, groupementId, totpSecret: ADMIN_SEED });
   const groupAdmin = await createUser(app.app, { role: 'group_admin', groupementId });
+  // An agent that synced once: what it read, sent and withheld (its last summary).
+  const summary = {
+    profile: 'winpharma',
+    startedAt: new Date(Date.now() - 3600_000).toISOString(),
+    finishedAt: new Date(Date.now() - 3500_000).toISOString(),
+    tables: [{ entity: 'sales', source: 'VENTES', columns: ['date', 'cip13', 'qte'], read: 1200, sent: 1195, withheld: { nir: 3, email: 2 } }],
+  };
+  await db.query(
+    `INSERT INTO agents (pharmacy_id, id, public_key, hostname, agent_version, last_seen_at, last_summary, last_summary_at)
+     VALUES ($1, gen_random_uuid(), $2, 'caisse-1.pharmacie.lan', '0.1.0', now(), $3, now())`,
+    [pharmacyA, Buffer.alloc(32, 7), JSON.stringify(summary)],
+  );
   const browser = await launchBrowser(t);
   const REASON = 'Incident 4711 : rapprochement des factures demandé par le titulaire';
 
@@ -165,6 +177,17 @@ t.test('admin pages in the browser', async (t) => {
     const grants = page.getByTestId('grants-table');
     await grants.getByText('Chiffres agrégés seulement').waitFor();
     t.pass('grant listed');
+
+    const agents = page.getByTestId('agents');
+    await agents.getByText('caisse-1.pharmacie.lan').waitFor();
+    const summary = (await agents.textContent())?.replace(/[\u202f\u00a0]/g, ' ');
+    t.match(summary, /sales.*1 200.*1 195.*3 \(numéro de sécurité sociale détecté\), 2 \(adresse e-mail détectée\)/, 'transparency: read, sent, withheld by reason');
+    await page.getByRole('button', { name: 'Créer un code d’enrôlement' }).click();
+    await page.getByTestId('enrolment-code').waitFor();
+    t.ok(((await page.getByTestId('enrolment-code').textContent()) ?? '').length >= 8, 'a one-time enrolment code is shown');
+    await agents.getByRole('button', { name: 'Révoquer cet agent' }).click();
+    await agents.getByText('État : Révoqué').waitFor();
+    t.pass('agent revoked');
 
     const consent = page.getByTestId('consent-state');
     await consent.getByText('non').waitFor();
