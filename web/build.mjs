@@ -23,7 +23,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'assets'), { recursive: true });
 
 const result = await build({
-  entryPoints: { app: join(root, 'src', 'main.ts'), styles: join(root, 'src', 'styles.css') },
+  entryPoints: { app: join(root, 'src', 'main.tsx'), styles: join(root, 'src', 'styles.css') },
   bundle: true,
   minify: true,
   format: 'esm',
@@ -31,6 +31,8 @@ const result = await build({
   outdir: join(out, 'assets'),
   entryNames: '[name]-[hash]',
   assetNames: '[name]-[hash]',
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
   metafile: true,
   sourcemap: false,
   legalComments: 'none',

@@ -83,6 +83,15 @@ export class AuditRepository {
     return (await this.m.query(`SELECT ${COLUMNS} FROM audit_log WHERE id > $1 ORDER BY audit_log.id LIMIT $2`, [afterId, limit])) as AuditRow[];
   }
 
+  /** Latest entries of the whole log, newest first, optionally of one action prefix (super-admin page). */
+  async listAll(beforeId: string | undefined, limit: number, actionPrefix?: string): Promise<AuditRow[]> {
+    return (await this.m.query(
+      `SELECT ${COLUMNS} FROM audit_log WHERE ($1::bigint IS NULL OR id < $1::bigint) AND ($2::text IS NULL OR action LIKE $2 || '%')
+        ORDER BY audit_log.id DESC LIMIT $3`,
+      [beforeId ?? null, actionPrefix ?? null, limit],
+    )) as AuditRow[];
+  }
+
   /** Latest entries of one pharmacy (pharmacy_id leads the index). */
   async listForPharmacy(pharmacyId: string, beforeId: string | undefined, limit: number): Promise<AuditRow[]> {
     return (await this.m.query(

@@ -12,9 +12,14 @@ import { registerHealthRoutes } from '../ops/health.routes.js';
 import { registerSecurityTxtRoutes } from '../ops/security-txt.routes.js';
 import { registerAuthRoutes } from '../auth/auth.routes.js';
 import { registerTenancyRoutes } from '../tenancy/tenancy.routes.js';
+import { registerAuditRoutes } from '../audit/audit.routes.js';
+import { registerBackupRoutes } from '../backup/backup.routes.js';
 import { registerAgentChannelRoutes } from '../agent-channel/agent-channel.routes.js';
 import { registerAgentAdminRoutes } from '../agent-channel/agent-admin.routes.js';
 import { registerReadOnlyRoutes } from '../ops/read-only/read-only.routes.js';
+import { registerStatusRoutes } from '../ops/status/status.routes.js';
+import { registerUpgradeRoutes } from '../upgrade/upgrade.routes.js';
+import { registerInvoiceRoutes } from '../invoices/invoices.routes.js';
 import { readOnlyGuard } from '../ops/read-only/read-only.middleware.js';
 import { httpMetrics } from '../ops/metrics/http-metrics.middleware.js';
 import { opsRuntime, startOpsServices } from '../ops/ops-runtime.js';
@@ -31,9 +36,14 @@ export const routeRegistrars: RouteRegistrar[] = [
   registerAuthRoutes,
   registerTenancyRoutes,
   registerAnalyticsRoutes,
+  registerInvoiceRoutes,
+  registerAuditRoutes,
+  registerBackupRoutes,
   registerAgentChannelRoutes,
   registerAgentAdminRoutes,
   registerReadOnlyRoutes,
+  registerStatusRoutes,
+  registerUpgradeRoutes,
   registerGdprRoutes,
   registerInvoiceArchiveRoutes,
 ];

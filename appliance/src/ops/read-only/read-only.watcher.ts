@@ -64,7 +64,8 @@ export class ReadOnlyWatcher {
 
   private apply(next: ReadOnlyState): void {
     if (next.enabled !== this.state.enabled) {
-      this.logger.warn({ readOnly: next.enabled, by: next.by }, next.enabled ? 'read-only mode ON' : 'read-only mode OFF');
+      // Who flipped it is in the audit log; `by` holds a person's name, which logs must not carry.
+      this.logger.warn({ readOnly: next.enabled }, next.enabled ? 'read-only mode ON' : 'read-only mode OFF');
     }
     this.state = next;
   }
