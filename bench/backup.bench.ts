@@ -62,18 +62,18 @@ async function main() {
     await sql(dbUrl, `INSERT INTO pharmacies (groupement_id, name, finess) SELECT g.id, 'Pharmacie ' || i, lpad(i::text, 9, '0') FROM groupements g, generate_series(1, 50) i`);
     await sql(
       dbUrl,
-      `CREATE TABLE sales_lines (pharmacy_id uuid NOT NULL REFERENCES pharmacies(id), source_id bigint NOT NULL, sold_at timestamptz NOT NULL,
+      `CREATE TABLE bench_sales_lines (pharmacy_id uuid NOT NULL REFERENCES pharmacies(id), source_id bigint NOT NULL, sold_at timestamptz NOT NULL,
          cip13 char(13) NOT NULL, quantity integer NOT NULL, unit_price_cents integer NOT NULL, vat_rate numeric(4,2) NOT NULL, label text NOT NULL,
          PRIMARY KEY (pharmacy_id, source_id))`,
     );
     await sql(
       dbUrl,
-      `INSERT INTO sales_lines SELECT p.id, i, timestamptz '2025-01-01' + (i % 525600) * interval '1 minute', '34009' || lpad(((i::bigint * 7919) % 99999999)::text, 8, '0'),
+      `INSERT INTO bench_sales_lines SELECT p.id, i, timestamptz '2025-01-01' + (i % 525600) * interval '1 minute', '34009' || lpad(((i::bigint * 7919) % 99999999)::text, 8, '0'),
          1 + i % 5, 100 + (i * 37) % 9000, (ARRAY[2.10, 5.50, 10.00, 20.00])[1 + i % 4], 'Produit ' || ((i * 31) % 20000) || ' boîte de ' || (i % 30)
          FROM (SELECT id, row_number() OVER (ORDER BY finess) - 1 AS n FROM pharmacies) p, generate_series(1, $1::int) i WHERE i % 50 = p.n`,
       [SALES_ROWS],
     );
-    await sql(dbUrl, `CREATE INDEX sales_lines_sold_idx ON sales_lines (pharmacy_id, sold_at)`);
+    await sql(dbUrl, `CREATE INDEX bench_sales_lines_sold_idx ON bench_sales_lines (pharmacy_id, sold_at)`);
     await sql(dbUrl, 'VACUUM ANALYZE');
     const dbBytes = Number((await sql(dbUrl, `SELECT pg_database_size('bench') AS s`))[0].s);
 
@@ -149,7 +149,7 @@ async function main() {
           applianceEnv,
         ),
       );
-      const [cs, ca] = await Promise.all([sql(withDatabase(pgc.adminUrl, s), 'SELECT count(*)::int AS n FROM sales_lines'), sql(withDatabase(pgc.adminUrl, a), 'SELECT count(*)::int AS n FROM sales_lines')]);
+      const [cs, ca] = await Promise.all([sql(withDatabase(pgc.adminUrl, s), 'SELECT count(*)::int AS n FROM bench_sales_lines'), sql(withDatabase(pgc.adminUrl, a), 'SELECT count(*)::int AS n FROM bench_sales_lines')]);
       if (cs[0].n !== SALES_ROWS || ca[0].n !== SALES_ROWS) throw new Error('restored row counts differ');
       await sql(pgc.adminUrl, `DROP DATABASE ${s}`);
       await sql(pgc.adminUrl, `DROP DATABASE ${a}`);
