@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { createGroupement, createUser, sessionFor } from '../helpers/auth.js';
 import { assertAccessible, assertClean, launchBrowser, openPage, screenshot, startBrowserApp } from '../helpers/browser.js';
@@ -141,6 +142,10 @@ t.test('sign-in, TOTP and access control in the browser', async (t) => {
     await page.getByRole('button', { name: 'Changer le mot de passe' }).click();
     await page.getByText('Mot de passe changé. Vos autres sessions ont été fermées.').waitFor();
     t.pass('password changed from the sessions page');
+    const [mine] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Télécharger mes données (JSON)' }).click()]);
+    t.match(mine.suggestedFilename(), /^mes-donnees-officine.*\.json$/, 'my personal data downloads as JSON');
+    const exported = readFileSync((await mine.path())!, 'utf8');
+    t.match(exported, staffA.email, 'the export holds my account');
     await assertClean(t, tp, 'tenant isolation');
   });
 });

@@ -83,6 +83,16 @@ export function PharmacyAdminPage({ info, pharmacyId }: { info: PharmacyInfo; ph
       <ConsentSection pharmacyId={pharmacyId} />
       <GrantsSection base={base} />
       <BreakGlassSection base={base} />
+      <section aria-labelledby="register-title">
+        <h2 id="register-title">Protection des données</h2>
+        <p>
+          Le registre des traitements et des sous-traitants de l’appliance :{' '}
+          <a href={`${base}/gdpr/register?format=csv`} download>
+            télécharger (CSV)
+          </a>
+          .
+        </p>
+      </section>
     </>
   );
 }

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { del, get, post } from '../api/client';
 import { announce } from '../components/announce';
+import { formatDate } from '../format';
 import { clientSide, DataTable } from '../components/data-table';
 import { Field } from '../components/field';
 import { ErrorNotice, InfoNotice } from '../components/notice';
@@ -72,6 +73,53 @@ function PasswordChange({ onDone }: { onDone: () => void }) {
   );
 }
 
+/**
+ * Personal data rights (GDPR module): download everything the appliance holds about
+ * me, and ask for erasure (the account is disabled at once, data purged within 30 days).
+ */
+function MyData() {
+  const [pw, setPw] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const erase = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    if (!window.confirm('Demander l’effacement de votre compte ? Il sera désactivé immédiatement.')) return;
+    try {
+      const r = await post<{ message: string; purgeBy: string }>('/api/me/erasure', { password: pw });
+      setPw('');
+      setDone(`${r.message} (au plus tard le ${formatDate(r.purgeBy)})`);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section aria-labelledby="mydata-title">
+      <h2 id="mydata-title">Mes données personnelles</h2>
+      <p>
+        <a class="button-secondary" href="/api/me/data-export?format=json" download>
+          Télécharger mes données (JSON)
+        </a>{' '}
+        <a class="button-secondary" href="/api/me/data-export?format=csv" download>
+          Télécharger mes données (CSV)
+        </a>
+      </p>
+      <ErrorNotice error={error} />
+      {done ? (
+        <InfoNotice>{done}</InfoNotice>
+      ) : (
+        <form onSubmit={erase} class="inline-form">
+          <h3>Effacer mon compte</h3>
+          <Field label="Mot de passe (confirmation)" type="password" value={pw} onInput={setPw} autoComplete="current-password" required />
+          <button class="button-secondary" type="submit">
+            Demander l’effacement
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
+
 /** The caller's open sessions, with revoke (the current one is marked and kept). */
 export function SessionsPage() {
   const [version, setVersion] = useState(0);
@@ -122,6 +170,7 @@ export function SessionsPage() {
         ]}
       />
       <PasswordChange onDone={() => setVersion((v) => v + 1)} />
+      <MyData />
     </>
   );
 }

@@ -61,6 +61,14 @@ export function StatusPage() {
       <ErrorNotice error={st.error} />
       {st.loading && <Loading />}
       {d && (
+        <p>
+          Registre des traitements et des sous-traitants :{' '}
+          <a href="/api/admin/gdpr/register?format=csv" download>
+            télécharger (CSV)
+          </a>
+        </p>
+      )}
+      {d && (
         <dl class="facts" data-testid="status">
           <dt>Version</dt>
           <dd>{d.version}</dd>
