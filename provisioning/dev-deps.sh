@@ -22,6 +22,8 @@ TEST_PACKAGES=(
   openssl
   procps
   time             # GNU time: wall time and peak RSS in bench:backup
+  unzip            # the invoice archive export is checked with unzip + sha256sum -c
+  git              # a fresh clone needs it; some tests read the tree
   postgresql       # install.sh test: the production PostgreSQL server (Debian 12: 15)
   systemd          # systemd-analyze security --offline (works without a running systemd)
   iproute2         # ss: install.sh port pre-checks
