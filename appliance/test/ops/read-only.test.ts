@@ -53,6 +53,8 @@ t.test('kill switch across two real serve processes: propagation, refusals, read
   // On through process A's admin API; measure until process B refuses writes.
   const on = await toggle(a.url, adminSession.headers, { enabled: true, reason: 'Incident stockage' });
   t.equal(on.status, 200, 'switched on by a super-admin through A');
+  // The UI banner asks A right after the POST: A must not wait for its own NOTIFY.
+  t.equal(await isReadOnly(a.url), true, 'the process that took the switch reports it on the very next request');
   const viaApi = await waitFor(async () => (await tryWrite(b.url)).status === 503, 5000);
   t.ok(viaApi <= 1000, `propagated to B in ${viaApi.toFixed(0)} ms (≤ 1000)`);
   t.comment(`propagation A(API) → B: ${viaApi.toFixed(1)} ms`);
@@ -82,6 +84,7 @@ t.test('kill switch across two real serve processes: propagation, refusals, read
   // Off through the API (allow-listed path), on and off through the CLI.
   const off = await toggle(b.url, adminSession.headers, { enabled: false });
   t.equal(off.status, 200, 'switch can be turned off through the API while on');
+  t.equal(await isReadOnly(b.url), false, 'off at once on the process that took it');
   const offMs = await waitFor(async () => !(await isReadOnly(a.url)), 5000);
   t.ok(offMs <= 1000, `off propagated to A in ${offMs.toFixed(0)} ms`);
 

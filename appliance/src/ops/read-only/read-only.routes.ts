@@ -46,8 +46,10 @@ export function registerReadOnlyRoutes(router: Router, app: AppContext): void {
     handler: async (ctx, { body }) => {
       const user = currentUser(ctx);
       const actor = { audit: requestActor(ctx), label: `${user.displayName} (super-admin)` };
-      const svc = opsRuntime(app).readOnlyService;
-      return body.enabled ? svc.enable(body.reason, actor) : svc.disable(actor);
+      const { readOnlyService: svc, readOnlyWatcher } = opsRuntime(app);
+      const state = body.enabled ? await svc.enable(body.reason, actor) : await svc.disable(actor);
+      readOnlyWatcher.observe(state);
+      return state;
     },
   });
 }

@@ -62,6 +62,14 @@ export class ReadOnlyWatcher {
     await c?.end().catch(() => undefined);
   }
 
+  /**
+   * Takes a state this process has just committed itself: its own requests see the
+   * change at once instead of waiting for the NOTIFY round trip (which then repeats it).
+   */
+  observe(next: ReadOnlyState): void {
+    this.apply(next);
+  }
+
   private apply(next: ReadOnlyState): void {
     if (next.enabled !== this.state.enabled) {
       // Who flipped it is in the audit log; `by` holds a person's name, which logs must not carry.
