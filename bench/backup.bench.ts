@@ -184,6 +184,10 @@ async function main() {
         shell_peak_rss_kb: R.shell.rssKb,
       },
       reps: REPS,
+      runs_s: {
+        backup: { appliance: ab.map((x) => x.seconds), shell: sb.map((x) => x.seconds) },
+        restore: { appliance: ar.map((x) => x.seconds), shell: sr.map((x) => x.seconds) },
+      },
       target: 1.1,
     };
     const ratio = Math.max(out.backup.ratio, out.restore.ratio);
