@@ -52,6 +52,15 @@ export class AccessService {
     )) as GrantView[];
   }
 
+  /** The active group admins of the pharmacy's own groupement: whom its admin may grant access to. */
+  async groupAdmins(pharmacyId: string): Promise<{ id: string; displayName: string }[]> {
+    return (await this.app.db.query(
+      `SELECT u.id, u.display_name AS "displayName" FROM users u JOIN pharmacies p ON p.groupement_id = u.groupement_id
+        WHERE p.id = $1 AND u.role = 'group_admin' AND u.status = 'active' ORDER BY u.display_name`,
+      [pharmacyId],
+    )) as { id: string; displayName: string }[];
+  }
+
   /** Grants a group admin of the same groupement a permission on the pharmacy (idempotent). */
   async grant(pharmacyId: string, granteeUserId: string, permission: GrantPermission, actor: Actor): Promise<string> {
     const rows = (await this.app.db.query(

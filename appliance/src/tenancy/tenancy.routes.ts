@@ -116,6 +116,16 @@ export function registerTenancyRoutes(router: Router, app: AppContext): void {
   });
 
   defineRoute(router, app, {
+    method: 'GET',
+    path: '/api/pharmacies/:pharmacyId/group-admins',
+    permission: 'pharmacy.admin',
+    tenant: true,
+    params: pharmacyParams,
+    summary: 'The groupement’s active admins, to choose whom to grant access (names only).',
+    handler: async (ctx) => ({ groupAdmins: await access.groupAdmins(currentTenant(ctx).pharmacyId) }),
+  });
+
+  defineRoute(router, app, {
     method: 'POST',
     path: '/api/pharmacies/:pharmacyId/grants',
     permission: 'pharmacy.admin',

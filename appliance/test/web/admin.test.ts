@@ -45,6 +45,10 @@ t.test('admin pages in the browser', async (t) => {
   const operator = await createUser(app.app, { role: 'super_admin', totpSecret: SUPER_SEED });
   const titulaire = await createUser(app.app, { role: 'pharmacy_admin', pharmacyId: pharmacyA, groupementId, totpSecret: ADMIN_SEED });
   const groupAdmin = await createUser(app.app, { role: 'group_admin', groupementId });
+  // Not offered to the titulaire: another groupement's admin, and a disabled one of this groupement.
+  const other = await createGroupement(db, 1);
+  await createUser(app.app, { role: 'group_admin', groupementId: other.groupementId });
+  await createUser(app.app, { role: 'group_admin', groupementId, status: 'disabled' });
   // An agent that synced once: what it read, sent and withheld (its last summary).
   const summary = {
     profile: 'winpharma',
@@ -177,7 +181,14 @@ t.test('admin pages in the browser', async (t) => {
     await invited.getByText('Désactivé').waitFor();
     t.pass('colleague disabled');
 
-    await page.getByLabel('Identifiant de l’administrateur du groupement').fill(groupAdmin.id);
+    const granteeSelect = page.getByLabel('Administrateur du groupement', { exact: true });
+    await granteeSelect.locator('option', { hasText: groupAdmin.displayName }).waitFor({ state: 'attached' });
+    t.same(
+      (await granteeSelect.locator('option').allTextContents()).slice(1),
+      [groupAdmin.displayName],
+      'the list offers the groupement’s active admins, and only them',
+    );
+    await granteeSelect.selectOption({ label: groupAdmin.displayName });
     await page.getByLabel('Portée').selectOption('aggregates');
     await page.getByRole('button', { name: 'Accorder' }).click();
     const grants = page.getByTestId('grants-table');

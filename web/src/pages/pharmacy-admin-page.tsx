@@ -339,11 +339,12 @@ function GrantsSection({ base }: { base: string }) {
   const [grantee, setGrantee] = useState('');
   const [permission, setPermission] = useState<'aggregates' | 'details'>('aggregates');
   const [error, setError] = useState<unknown>(null);
+  const admins = useApi((s) => get<{ groupAdmins: { id: string; displayName: string }[] }>(`${base}/group-admins`, undefined, s), [base]);
   const grant = async (e: Event) => {
     e.preventDefault();
     setError(null);
     try {
-      await post(`${base}/grants`, { granteeUserId: grantee.trim(), permission });
+      await post(`${base}/grants`, { granteeUserId: grantee, permission });
       announce('Accès accordé.');
       setGrantee('');
       setVersion((v) => v + 1);
@@ -389,7 +390,17 @@ function GrantsSection({ base }: { base: string }) {
       />
       <form onSubmit={grant} class="inline-form">
         <h3>Accorder un accès</h3>
-        <Field label="Identifiant de l’administrateur du groupement" value={grantee} onInput={setGrantee} required hint="Communiqué par votre groupement." />
+        <div class="field">
+          <label for="grant-grantee">Administrateur du groupement</label>
+          <select id="grant-grantee" value={grantee} required onChange={(e) => setGrantee((e.target as HTMLSelectElement).value)}>
+            <option value="">{admins.data && admins.data.groupAdmins.length === 0 ? 'Aucun administrateur actif dans votre groupement' : '— choisir —'}</option>
+            {admins.data?.groupAdmins.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.displayName}
+              </option>
+            ))}
+          </select>
+        </div>
         <div class="field">
           <label for="grant-permission">Portée</label>
           <select id="grant-permission" value={permission} onChange={(e) => setPermission((e.target as HTMLSelectElement).value as 'aggregates' | 'details')}>
