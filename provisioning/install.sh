@@ -347,9 +347,11 @@ fi
 # ---------------------------------------------------------------- services
 step "Services"
 if systemd_mode; then
-  for u in officine-appliance officine-scheduler; do
+  for u in officine-appliance officine-scheduler officine-upgrade; do
     put_file "/etc/systemd/system/$u.service" 0644 root:root <"$SRC/systemd/$u.service"
   done
+  # upgrades requested from the admin page are applied by this root path unit
+  put_file /etc/systemd/system/officine-upgrade.path 0644 root:root <"$SRC/systemd/officine-upgrade.path"
   ensure_dir /etc/systemd/system/caddy.service.d 0755 root:root
   put_file /etc/systemd/system/caddy.service.d/officine.conf 0644 root:root <<EOF
 [Service]
@@ -359,7 +361,7 @@ ExecReload=
 ExecReload=/usr/bin/caddy reload --config /opt/officine/current/Caddyfile --adapter caddyfile --force
 EOF
   run systemctl daemon-reload
-  for u in officine-postgresql officine-appliance officine-scheduler caddy; do
+  for u in officine-postgresql officine-appliance officine-scheduler officine-upgrade.path caddy; do
     if ! systemctl is-enabled --quiet "$u"; then run systemctl enable "$u"; changed "unité $u activée"; fi
     if [ "$START" = 1 ] && ! systemctl is-active --quiet "$u"; then run systemctl start "$u"; fi
   done

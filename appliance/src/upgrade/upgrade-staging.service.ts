@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +9,7 @@ import type { AppContext } from '../http/app-context.js';
 import { AppError } from '../http/errors.js';
 import { BundleRefusedError, verifyAndUnpackBundle } from './bundle-verifier.js';
 import { parseKeyList } from './release-signing.js';
+import { incomingDir, writeApplyRequest } from './apply-request.js';
 
 const MB = 1024 * 1024;
 const ID_RE = /^[0-9a-f]{24}$/;
@@ -31,13 +32,13 @@ export type UpgradeActor = Pick<AuditEntry, 'actorUserId' | 'actorRole' | 'ip' |
  * verify`: pinned keys, expiry, version order, every file's hash) and records an
  * apply request. It never applies it itself: an upgrade stops and restarts the web
  * process, so applying belongs to a privileged process outside it (the console's
- * `appliance upgrade apply`, or a root unit watching the request file).
+ * `appliance upgrade apply`, or the root path unit running `upgrade apply-requested`).
  */
 export class UpgradeStagingService {
   private readonly dir: string;
 
   constructor(private readonly app: AppContext) {
-    this.dir = join(app.config.dataDir, 'upgrades', 'incoming');
+    this.dir = incomingDir(app.config.dataDir);
   }
 
   /** Path of a staged bundle (ids are server-made hex: no path from the client). */
@@ -93,9 +94,8 @@ export class UpgradeStagingService {
   async requestApply(id: string, actor: UpgradeActor): Promise<{ command: string; requestFile: string }> {
     const path = this.bundlePath(id);
     if (!existsSync(path) || !statSync(path).isFile()) throw new AppError(404, 'upgrade_not_found', 'Archive de mise à jour introuvable : téléversez-la de nouveau.');
-    const requestFile = join(this.app.config.dataDir, 'upgrades', 'apply-request.json');
     const at = this.app.clock.now();
-    writeFileSync(requestFile, JSON.stringify({ bundle: path, requestedBy: actor.actorUserId, requestedAt: at.toISOString() }) + '\n', { mode: 0o600 });
+    const requestFile = writeApplyRequest(this.app.config.dataDir, { bundle: path, requestedBy: actor.actorUserId ?? null, requestedAt: at.toISOString() });
     await recordAudit(this.app.db, { ...actor, action: 'upgrade.apply_requested', level: 'warning', details: { id, from: this.app.version } }, at);
     return { command: `appliance upgrade apply ${path}`, requestFile };
   }

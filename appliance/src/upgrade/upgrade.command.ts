@@ -1,3 +1,4 @@
+import { ApplyRequestError, takeApplyRequest } from './apply-request.js';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -60,6 +61,24 @@ export function upgradeDepsFromConfig(config: Config, logger: Logger, db?: DataS
   };
 }
 
+/** Applies one bundle (the console's `apply` and the path unit's `apply-requested`); exits on failure. */
+async function applyBundle(config: Config, logger: Logger, bundle: string): Promise<number> {
+  let db: DataSource | undefined;
+  try {
+    if (config.DATABASE_URL) {
+      db = createDataSource(config.DATABASE_URL, { poolSize: 1, applicationName: 'officine-upgrade' });
+      await db.initialize();
+    }
+    const m = await new UpgradeService(upgradeDepsFromConfig(config, logger, db)).apply(bundle);
+    await db?.destroy();
+    process.stdout.write(`Mise à jour appliquée : version ${m.version} en service.\n`);
+    return 0;
+  } catch (err) {
+    await db?.destroy().catch(() => undefined);
+    fail(logger, err, err instanceof AppError ? err.userMessage : 'la mise à jour a échoué');
+  }
+}
+
 /** `appliance upgrade verify|apply|trust-keys`: signed release bundles and the pinned keys. */
 export function registerUpgradeCommand(program: Command): void {
   const upgrade = program.command('upgrade').description('Signed release bundles: verify, apply (with automatic rollback), rotate pinned keys.');
@@ -88,20 +107,32 @@ export function registerUpgradeCommand(program: Command): void {
     .description('Verify, back up, stop, snapshot, migrate, switch, start, health-check; roll back by itself on failure.')
     .action(async (bundle: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
+      process.exitCode = await applyBundle(config, createLogger(config.LOG_LEVEL), bundle);
+    });
+
+  upgrade
+    .command('apply-requested')
+    .description('Apply the upgrade requested from the admin page, if any (run as root by systemd/officine-upgrade.path).')
+    .action(async () => {
+      const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
-      let db: DataSource | undefined;
+      let request;
       try {
-        if (config.DATABASE_URL) {
-          db = createDataSource(config.DATABASE_URL, { poolSize: 1, applicationName: 'officine-upgrade' });
-          await db.initialize();
-        }
-        const m = await new UpgradeService(upgradeDepsFromConfig(config, logger, db)).apply(bundle);
-        await db?.destroy();
-        process.stdout.write(`Mise à jour appliquée : version ${m.version} en service.\n`);
+        request = takeApplyRequest(config.dataDir);
       } catch (err) {
-        await db?.destroy().catch(() => undefined);
-        fail(logger, err, err instanceof AppError ? err.userMessage : 'la mise à jour a échoué');
+        if (err instanceof ApplyRequestError) {
+          logger.warn({ reason: err.message }, 'upgrade request refused');
+          process.stderr.write(`${err.message}\n`);
+          process.exit(1);
+        }
+        throw err;
       }
+      if (!request) {
+        process.stdout.write('Aucune mise à jour demandée.\n');
+        return;
+      }
+      logger.info({ bundle: request.bundle, requestedAt: request.requestedAt }, 'applying the upgrade requested from the admin page');
+      process.exitCode = await applyBundle(config, logger, request.bundle);
     });
 
   upgrade

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pgLib from 'pg';
 import t from 'tap';
+import { applyRequestFile, incomingDir, writeApplyRequest } from '../../src/upgrade/apply-request.js';
 import { projectRoot } from '../../src/config/version.js';
 import { parseEnvFile } from '../../src/config/env-file.js';
 import { buildBundle } from '../../src/upgrade/bundle-builder.js';
@@ -225,8 +226,16 @@ t.test('a bundle whose migration fails is rolled back by itself: data intact, pr
 t.test('a good bundle upgrades: migrated, switched, healthy', async (t) => {
   await query(`DELETE FROM groupements WHERE name = '${FAIL_MARKER}'`);
   const bundle = await nextBundle();
-  const r = upgradeCli('apply', bundle);
+  // As from the admin page: the web process stages the bundle and writes the request;
+  // the root path unit's command takes it (systemd itself does not run here).
+  const dataDir = join(root, 'var/lib/officine');
+  mkdirSync(incomingDir(dataDir), { recursive: true, mode: 0o700 });
+  const staged = join(incomingDir(dataDir), `${'e'.repeat(24)}.bundle`);
+  copyFileSync(bundle, staged);
+  writeApplyRequest(dataDir, { bundle: staged, requestedBy: null, requestedAt: new Date().toISOString() });
+  const r = upgradeCli('apply-requested');
   t.equal(r.code, 0, `apply succeeds${r.code ? `: ${r.stderr.slice(-2000)}` : ''}`);
+  t.notOk(existsSync(applyRequestFile(dataDir)), 'the request was consumed');
   t.match(r.stdout, /version 0\.1\.1 en service/);
   t.equal(readlinkSync(join(root, 'opt/officine/current')), 'releases/0.1.1', 'current -> 0.1.1');
   t.same(await query(`SELECT to_regclass('public.upgrade_probe')::text AS t`), [{ t: 'upgrade_probe' }], 'new migration applied');

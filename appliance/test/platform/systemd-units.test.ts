@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { projectRoot } from '../../src/config/version.js';
 import { tempDir } from '../helpers/app.js';
+import { applyRequestFile } from '../../src/upgrade/apply-request.js';
 
 const UNITS_DIR = join(projectRoot(), 'systemd');
 
@@ -23,7 +24,9 @@ t.test('every unit scores ≤ 1.5 with systemd-analyze security --offline=yes', 
     [],
     'app, scheduler and agent units exist',
   );
-  for (const unit of units) {
+  // officine-upgrade.service is the one root unit (a short oneshot that swaps releases and
+  // restarts the others): tested apart below.
+  for (const unit of units.filter((u) => u !== 'officine-upgrade.service')) {
     const { score, output } = exposure(join(UNITS_DIR, unit));
     t.ok(score <= 1.5, `${unit}: exposure ${score} ≤ 1.5${score <= 1.5 ? '' : `\n${output}`}`);
     const text = readFileSync(join(UNITS_DIR, unit), 'utf8');
@@ -37,4 +40,17 @@ t.test('the scoring is real: a bare unit scores badly', async (t) => {
   const bare = join(dir, 'bare.service');
   writeFileSync(bare, '[Service]\nExecStart=/usr/bin/node /opt/officine/current/dist/appliance/src/cli/main.js serve\n');
   t.ok(exposure(bare).score > 5, 'an unhardened unit scores above 5');
+});
+
+t.test('upgrades requested from the admin page: a path unit on the request file starts a root oneshot', async (t) => {
+  const path = readFileSync(join(UNITS_DIR, 'officine-upgrade.path'), 'utf8');
+  t.match(path, new RegExp(`^PathExists=${applyRequestFile('/var/lib/officine').replace(/[.]/g, '\\.')}$`, 'm'), 'watches the file the web process writes');
+  t.match(path, /^Unit=officine-upgrade\.service$/m);
+  t.match(path, /^WantedBy=multi-user\.target$/m, 'enabled at boot');
+  const svc = readFileSync(join(UNITS_DIR, 'officine-upgrade.service'), 'utf8');
+  t.match(svc, /^Type=oneshot$/m, 'a oneshot, not a daemon');
+  t.match(svc, /^ExecStart=\S+ \S+main\.js upgrade apply-requested$/m, 'runs the command that takes the request');
+  t.match(svc, /^NoNewPrivileges=yes$/m);
+  const install = readFileSync(join(projectRoot(), 'provisioning/install.sh'), 'utf8');
+  t.match(install, /officine-upgrade\.path/, 'install.sh installs and enables the path unit');
 });
