@@ -41,7 +41,7 @@ export function registerUpgradeRoutes(router: Router, app: AppContext): void {
       const r = await staging.requestApply(params.id, actor(ctx));
       return {
         ...r,
-        message: `Demande enregistrée. La mise à jour s’applique hors du serveur web, qu’elle arrête et redémarre : en console, exécutez « ${r.command} » (sauvegarde, migration, bascule et retour automatique en cas d’échec).`,
+        message: `Demande enregistrée. La mise à jour s’applique hors du serveur web, qu’elle arrête et redémarre : l’unité officine-upgrade la prend en charge dans quelques secondes (sauvegarde, migration, bascule et retour automatique en cas d’échec ; suivi dans l’historique ci-dessous). Sans systemd, en console : « ${r.command} ».`,
       };
     },
   });
