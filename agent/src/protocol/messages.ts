@@ -45,6 +45,11 @@ export const syncSummarySchema = z.object({
   startedAt: z.string().max(40),
   finishedAt: z.string().max(40),
   tables: z.array(tableSummarySchema).max(64),
+  /** Batches the agent parked after repeated refusals (dead letters), so the appliance's admins see them too. */
+  parked: z
+    .array(z.object({ batchId, entity: z.string().max(64).nullable(), rows: z.number().int().min(0), code: z.string().max(64), reason: z.string().max(500), parkedAt: z.string().max(40) }))
+    .max(1000)
+    .optional(),
 });
 export type SyncSummary = z.infer<typeof syncSummarySchema>;
 

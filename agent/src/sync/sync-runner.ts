@@ -119,7 +119,8 @@ export class SyncRunner {
     } finally {
       await source.close();
     }
-    const result: SyncSummary = { profile: profile.name, startedAt, finishedAt: new Date().toISOString(), tables: summary.list() };
+    const parked = spool.deadLetters().slice(0, 1000).map(({ info: { batchId, entity, rows, code, reason, parkedAt } }) => ({ batchId, entity, rows, code, reason, parkedAt }));
+    const result: SyncSummary = { profile: profile.name, startedAt, finishedAt: new Date().toISOString(), tables: summary.list(), ...(parked.length ? { parked } : {}) };
     const summaryId = createHash('sha256').update(JSON.stringify(['summary', this.config.agentId, startedAt])).digest('hex').slice(0, 32);
     spool.put(summaryId, compressMessage({ type: 'summary', batchId: summaryId, summary: result }));
     this.state.lastSummary = result;

@@ -58,6 +58,12 @@ t.test('a batch the database refuses is parked after N attempts, visible in stat
   t.match(text, /Lots mis de côté :\s+1 /, 'status (text) shows it to the pharmacist');
   t.match(text, new RegExp(`${dead[0]!.info.batchId} sale_line, 100 ligne\\(s\\), 3 refus \\(batch_rejected\\)`));
 
+  // The next pass's summary carries the parked batches to the appliance (agents.last_summary).
+  await syncOnce();
+  t.equal(store.spool().deadLetters().length, 1, 'still parked (nothing re-sends it by itself)');
+  const [row] = (await srv.ds.query(`SELECT last_summary FROM agents WHERE pharmacy_id = $1`, [pharmacyId])) as { last_summary: { parked?: unknown[] } }[];
+  t.match(row!.last_summary.parked, [{ batchId: dead[0]!.info.batchId, entity: 'sale_line', rows: 100, code: 'batch_rejected' }], 'the appliance sees the parked batch in the agent’s summary');
+
   // Once the appliance is fixed, the operator requeues it: it is delivered, exactly once.
   await srv.ds.query(`ALTER TABLE sales_lines DROP CONSTRAINT test_poison_line`);
   const requeue = spawnSync(process.execPath, [AGENT_CLI, '--dir', agentDir, 'requeue'], { encoding: 'utf8' });
