@@ -403,6 +403,23 @@ export class IngestRepository {
     return { inserted: n({ n: r.rows[0].inserted }), updated: n({ n: r.rows[0].updated }) };
   }
 
+  /** Quarantined invoice lines (id, payload) that were refused only because their invoice was unknown, for these invoices. */
+  async orphanInvoiceLines(invoiceIds: string[], reasonPrefix: string): Promise<{ id: string; payload: unknown }[]> {
+    if (!invoiceIds.length) return [];
+    const r = await this.c.query(
+      `SELECT id::text AS id, payload FROM ingest_quarantine
+        WHERE pharmacy_id = $1 AND kind = 'invoiceLines' AND starts_with(reason, $3) AND payload->>'invoiceSourceId' = ANY($2::text[])
+        ORDER BY id`,
+      [this.pharmacyId, invoiceIds, reasonPrefix],
+    );
+    return r.rows as { id: string; payload: unknown }[];
+  }
+
+  /** Removes quarantine rows whose lines have since been stored. */
+  async releaseQuarantine(ids: string[]): Promise<void> {
+    if (ids.length) await this.c.query(`DELETE FROM ingest_quarantine WHERE pharmacy_id = $1 AND id = ANY($2::bigint[])`, [this.pharmacyId, ids]);
+  }
+
   /** Stores refused lines with their reasons. */
   async quarantine(batchId: string, rows: QuarantineRow[]): Promise<void> {
     for (let i = 0; i < rows.length; i += 5000) {

@@ -28,7 +28,12 @@ export interface SectionCounts {
   updated: number;
   unchanged: number;
   quarantined: number;
+  /** Invoice lines of earlier batches, quarantined while their invoice was unknown, stored now that it came. */
+  revived?: number;
 }
+
+/** Start of the quarantine reason of an invoice line whose invoice is unknown (such lines are revived when it comes). */
+const UNKNOWN_INVOICE = 'facture inconnue';
 
 /** What `ingestBatch` answers (and what a re-send of the same batch id answers again). */
 export interface IngestResult {
@@ -162,6 +167,7 @@ export class IngestService {
     done.sales = await repo.upsertSales(v.sales);
     done.purchases = await repo.upsertPurchases(v.purchases);
     done.invoices = await repo.upsertInvoices(v.invoices);
+    const revived = await this.reviveOrphanLines(repo, v.invoices, calendar);
     done.invoiceLines = await repo.upsertInvoiceLines(v.invoiceLines);
     done.stock = await repo.upsertStock(v.stock);
     await repo.quarantine(batchId, v.quarantine);
@@ -171,8 +177,32 @@ export class IngestService {
       const { inserted, updated } = done[k]!;
       counts[k] = { received: v.received[k], inserted, updated, unchanged: v.received[k] - q - inserted - updated, quarantined: q };
     }
+    if (revived) counts.invoiceLines.revived = revived;
     await repo.finishBatch(batchId, counts);
     return { batchId, duplicate: false, counts };
+  }
+
+  /**
+   * Invoice lines can arrive before their invoice (the agent reads the invoice table,
+   * then the lines table, while the LGO commits a new invoice in between): they were
+   * quarantined as « facture inconnue ». When the invoice comes, they are checked again
+   * and stored (before this batch's own lines, which are newer), and leave quarantine.
+   */
+  private async reviveOrphanLines(repo: IngestRepository, invoices: InvoiceInput[], calendar: RegulatoryCalendar): Promise<number> {
+    const days = new Map(invoices.map((i) => [i.sourceId, i.issuedOn]));
+    const orphans = await repo.orphanInvoiceLines([...days.keys()], UNKNOWN_INVOICE);
+    if (!orphans.length) return 0;
+    const latest = new Map<string, InvoiceItemInput>();
+    const released: string[] = [];
+    for (const o of orphans) {
+      const r = lineSchemas.invoiceLines.safeParse(o.payload);
+      if (!r.success || !calendar.isVatRate(r.data.vatRate, days.get(r.data.invoiceSourceId)!)) continue;
+      latest.set(`${r.data.invoiceSourceId}|${r.data.lineNo}`, r.data); // quarantine ids grow: the last one wins
+      released.push(o.id);
+    }
+    await repo.upsertInvoiceLines([...latest.values()]);
+    await repo.releaseQuarantine(released);
+    return released.length;
   }
 
   /** Zod per line, then the rules zod cannot know: VAT in force that day, known supplier, one line per key. */
@@ -230,7 +260,7 @@ export class IngestService {
     for (const i of invoices) invoiceDays.set(i.sourceId, i.issuedOn);
     const invoiceLineCheck = (x: InvoiceItemInput) => {
       const day = invoiceDays.get(x.invoiceSourceId);
-      return day === undefined ? `facture inconnue « ${x.invoiceSourceId} »` : vat(x.vatRate, day);
+      return day === undefined ? `${UNKNOWN_INVOICE} « ${x.invoiceSourceId} »` : vat(x.vatRate, day);
     };
     return {
       suppliers: supplierLines,

@@ -83,3 +83,27 @@ t.test('an invoice line whose invoice is unknown is quarantined with its reason'
   t.match(q, { kind: 'invoiceLines', source_id: 'NOPE#1' });
   t.match(q!.reason, /facture inconnue « NOPE »/);
 });
+
+t.test('lines that came before their invoice wait in quarantine, then are stored when it comes', async (t) => {
+  const srv = await startChannelApp(t);
+  const pharmacyId = await createPharmacy(srv.ds);
+  const { IngestService } = await import('../../src/ingest/ingest.service.js');
+  const { toIngestBatch } = await import('../../src/agent-channel/agent-ingest.adapter.js');
+  const ingest = new IngestService(srv.ds);
+  const code = '3400930000007';
+  const line = (n: number, q: number) => ({ source_id: `L${n}`, invoice_id: 'F7', line_no: n, product_code: code, quantity: q, free_units: 0, unit_price_ht_cents: 100, vat_rate: 2.1, amount_ht_cents: 100 * q });
+  // The agent read the invoice table before the LGO committed F7, then its lines after.
+  const early = await ingest.ingestBatch(pharmacyId, 'b1', toIngestBatch('supplier_invoice_line', [line(1, 1), line(2, 2), line(3, 3)]));
+  t.equal(early.counts.invoiceLines.quarantined, 3, 'orphan lines quarantined');
+  await ingest.ingestBatch(pharmacyId, 'b2', toIngestBatch('supplier', [{ source_id: 'S1', name: 'OCP', kind: 'grossiste' }]));
+  // Next pass: the invoice, and (newer) a change of line 3 in its own batch.
+  const header = await ingest.ingestBatch(pharmacyId, 'b3', {
+    ...toIngestBatch('supplier_invoice', [{ source_id: 'F7', supplier_id: 'S1', invoice_number: 'FAC-7', invoice_date: '2025-02-03', total_ht_cents: 1400, total_ttc_cents: 1429, comment: null }]),
+    ...toIngestBatch('supplier_invoice_line', [line(3, 11)]),
+  });
+  t.equal(header.counts.invoiceLines.revived, 3, 'the three waiting lines are revived (and counted as such)');
+  const rows = (await srv.ds.query(`SELECT line_no, quantity FROM supplier_invoice_lines WHERE pharmacy_id = $1 ORDER BY line_no`, [pharmacyId])) as { line_no: number; quantity: number }[];
+  t.same(rows, [{ line_no: 1, quantity: 1 }, { line_no: 2, quantity: 2 }, { line_no: 3, quantity: 11 }], 'stored; the newer version of line 3 wins');
+  const [{ n }] = (await srv.ds.query(`SELECT count(*)::int AS n FROM ingest_quarantine WHERE pharmacy_id = $1`, [pharmacyId])) as [{ n: number }];
+  t.equal(n, 0, 'and they left the quarantine');
+});
