@@ -22,6 +22,7 @@ TEST_PACKAGES=(
   openssl
   procps
   time             # GNU time: wall time and peak RSS in bench:backup
+  wrk              # bench:http load generator (a C process of its own, not JS in the bench)
   unzip            # the invoice archive export is checked with unzip + sha256sum -c
   git              # a fresh clone needs it; some tests read the tree
   postgresql       # install.sh test: the production PostgreSQL server (Debian 12: 15)

@@ -127,7 +127,8 @@ export async function recordAudit(db: DataSource | EntityManager, entry: AuditEn
 /** One problem found by `verifyAuditChain`. */
 export interface AuditProblem {
   id: string;
-  kind: 'modified' | 'broken_link';
+  /** `truncated`: an anchor exported earlier is no longer in the chain (its tail was cut). */
+  kind: 'modified' | 'broken_link' | 'truncated';
   message: string;
 }
 
@@ -136,6 +137,14 @@ export interface AuditVerification {
   ok: boolean;
   rows: number;
   problems: AuditProblem[];
+  /** The last entry: export it elsewhere, and pass it back as `anchor` to prove nothing after it was cut. */
+  head: AuditAnchor | null;
+}
+
+/** One entry of the chain, as exported for later comparison. */
+export interface AuditAnchor {
+  id: string;
+  hash: string;
 }
 
 /**
@@ -143,12 +152,13 @@ export interface AuditVerification {
  * an edited row no longer matches its hash (`modified`); a deleted row leaves the
  * next row pointing at a hash that is not its predecessor's (`broken_link`).
  */
-export async function verifyAuditChain(db: DataSource, opts: { batch?: number; maxProblems?: number } = {}): Promise<AuditVerification> {
+export async function verifyAuditChain(db: DataSource, opts: { batch?: number; maxProblems?: number; anchor?: AuditAnchor } = {}): Promise<AuditVerification> {
   const repo = new AuditRepository(db.manager);
   const problems: AuditProblem[] = [];
   let prev = GENESIS_HASH;
   let after = '0';
   let rows = 0;
+  let anchorSeen = false;
   for (;;) {
     const batch = await repo.page(after, opts.batch ?? 1000);
     if (batch.length === 0) break;
@@ -165,12 +175,16 @@ export async function verifyAuditChain(db: DataSource, opts: { batch?: number; m
       if (auditRowHash(row) !== row.hash || plainMismatch) {
         problems.push({ id: row.id, kind: 'modified', message: `entry ${row.id} was modified after it was written` });
       }
+      if (opts.anchor && row.id === opts.anchor.id) anchorSeen = row.hash === opts.anchor.hash;
       prev = row.hash;
       after = row.id;
     }
     if (problems.length >= (opts.maxProblems ?? 100)) break;
   }
-  return { ok: problems.length === 0, rows, problems };
+  if (opts.anchor && !anchorSeen) {
+    problems.push({ id: opts.anchor.id, kind: 'truncated', message: `entry ${opts.anchor.id} with the exported hash is no longer in the chain (entries were cut or rewritten)` });
+  }
+  return { ok: problems.length === 0, rows, problems, head: after === '0' ? null : { id: after, hash: prev } };
 }
 
 /** The audit writer, as one import: `audit.record(db, {...})`, `audit.verify(db)`. */

@@ -15,11 +15,28 @@ export interface AuthRuntime {
   tokens: AccessTokenCodec;
   limits: RateLimits;
   mailer: Mailer;
-  /** The only Origin accepted on state-changing requests (PUBLIC_URL's origin). */
+  /** PUBLIC_URL's origin: what the UI and tests send. */
   publicOrigin: string;
+  /** The Origins accepted on state-changing requests (publicOrigin, see acceptedOrigins). */
+  publicOrigins: ReadonlySet<string>;
 }
 
 const runtimes = new WeakMap<AppContext, AuthRuntime>();
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
+
+/**
+ * PUBLIC_URL's origin; when that is a loopback address (the demo, a developer's
+ * machine), its other loopback spellings on the same scheme and port too: a person
+ * who types http://localhost:8080 for http://127.0.0.1:8080 reaches the same process,
+ * and no other site can own a loopback origin of this machine. Any other deployment
+ * accepts exactly one origin.
+ */
+export function acceptedOrigins(publicUrl: string): ReadonlySet<string> {
+  const u = new URL(publicUrl);
+  if (!LOOPBACK_HOSTS.includes(u.hostname)) return new Set([u.origin]);
+  return new Set(LOOPBACK_HOSTS.map((h) => `${u.protocol}//${h}${u.port ? `:${u.port}` : ''}`));
+}
 
 /** The runtime of an app (created on first call). */
 export function authRuntime(app: AppContext): AuthRuntime {
@@ -31,6 +48,7 @@ export function authRuntime(app: AppContext): AuthRuntime {
       limits: new RateLimits(app.db, app.config),
       mailer: createMailer(app.config),
       publicOrigin: new URL(app.config.PUBLIC_URL).origin,
+      publicOrigins: acceptedOrigins(app.config.PUBLIC_URL),
     };
     runtimes.set(app, rt);
   }

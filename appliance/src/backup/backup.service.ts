@@ -121,6 +121,9 @@ export class BackupService {
           zstdStage(tools.zstd),
           ageEncryptStage(tools.age, recipients),
         ]);
+        // Counted in the dump's snapshot while pg_dump, zstd and age run: without parallel
+        // workers, so the count takes one core at most instead of every core the pipeline needs.
+        await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
         const counting = Promise.all([countRows(client), listForeignKeys(client)]);
         counting.catch(() => undefined);
         const sent = await this.send(dump.stdout!, usable, layout.artifact(id, layout.dumpName), Number(meta.size), results, id, opts.onProgress);

@@ -26,6 +26,9 @@ import { opsRuntime, startOpsServices } from '../ops/ops-runtime.js';
 import { registerGdprRoutes } from '../gdpr/gdpr.routes.js';
 import { registerInvoiceArchiveRoutes } from '../invoices/invoice-archive.routes.js';
 
+/** Methods whose requests are never given a body to parse. */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /** A module's contribution to the HTTP API. */
 export type RouteRegistrar = (router: Router, app: AppContext) => void;
 
@@ -91,7 +94,9 @@ export function createApp(app: AppContext, opts: AppOptions = {}): Koa<RequestSt
   koa.use(securityHeaders());
   koa.use(errorHandler(app.logger));
   koa.use(readOnlyGuard(ops.readOnlyWatcher, app.config.READ_ONLY_RETRY_AFTER_S));
-  koa.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: limit, formLimit: limit, jsonStrict: true }));
+  const parseBody = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: limit, formLimit: limit, jsonStrict: true });
+  // Reads (GET, HEAD, OPTIONS) carry no body any route reads: skip the parser's per-request work.
+  koa.use((ctx, next) => (BODYLESS_METHODS.has(ctx.method) ? next() : parseBody(ctx, next)));
   koa.use(staticUi(opts.webDir));
   koa.use(router.routes());
   koa.use(router.allowedMethods());

@@ -17,15 +17,15 @@ export function issueCsrfToken(ctx: Context, maxAgeSeconds: number): string {
 
 /**
  * CSRF defence for every non-GET request: the Origin header must be the appliance's
- * own public origin, and the `X-CSRF-Token` header must equal the token in the
+ * own public origin (acceptedOrigins), and the `X-CSRF-Token` header must equal the token in the
  * `__Host-` cookie (unreadable and unsettable by another site). SameSite=Strict
  * cookies are a third layer, not a replacement.
  */
-export function checkCsrf(ctx: Context, publicOrigin: string): void {
+export function checkCsrf(ctx: Context, publicOrigins: ReadonlySet<string>): void {
   if (SAFE_METHODS.has(ctx.method)) return;
   const origin = ctx.get('Origin');
-  if (!origin || origin !== publicOrigin) {
-    throw new AppError(403, 'csrf_origin', 'Requête refusée : origine non reconnue.', `origin ${origin || '(none)'} is not ${publicOrigin}`);
+  if (!origin || !publicOrigins.has(origin)) {
+    throw new AppError(403, 'csrf_origin', 'Requête refusée : origine non reconnue.', `origin ${origin || '(none)'} is not one of ${[...publicOrigins].join(', ')}`);
   }
   const cookie = readCookie(ctx, COOKIES.csrf);
   const header = ctx.get(CSRF_HEADER);

@@ -22,12 +22,13 @@ export function resolveClientIp(peer: string | undefined, xff: string | undefine
 
 /** Gives every request an id (echoed as X-Request-Id) and its trustworthy client IP. */
 export function requestContext(trustedProxies: readonly string[]): Middleware {
-  return async (ctx, next) => {
+  // Not async: nothing to do after next(), so no extra promise per request.
+  return (ctx, next) => {
     const requestId = randomUUID();
     ctx.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
-    const xff = ctx.get('X-Forwarded-For') || undefined;
-    ctx.state.clientIp = resolveClientIp(ctx.req.socket.remoteAddress, xff, trustedProxies);
-    await next();
+    ctx.res.setHeader('X-Request-Id', requestId);
+    const xff = ctx.req.headers['x-forwarded-for'];
+    ctx.state.clientIp = resolveClientIp(ctx.req.socket.remoteAddress, typeof xff === 'string' && xff ? xff : undefined, trustedProxies);
+    return next();
   };
 }

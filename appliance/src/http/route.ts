@@ -128,7 +128,7 @@ export function defineRoute<P extends Schema | undefined = undefined, Q extends 
     const rt = authRuntime(app);
     if (limitClass === 'public') await rt.limits.consume(rt.limits.publicPerIp, `${ctx.state.clientIp}|${spec.path}`);
     if (r.scope !== 'public') ctx.state.user = await requireUser(ctx, app);
-    if (spec.csrf !== false) checkCsrf(ctx, rt.publicOrigin);
+    if (spec.csrf !== false) checkCsrf(ctx, rt.publicOrigins);
     const user = ctx.state.user;
     if (user) {
       if (TOTP_REQUIRED_ROLES.includes(user.role) && !user.totpEnabled && !spec.allowDuringTotpEnrolment) {

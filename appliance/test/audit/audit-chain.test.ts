@@ -52,4 +52,37 @@ t.test('audit log: append-only, hash-chained, `appliance audit verify` detects e
   t.match(deleted.stdout, new RegExp(`entrée ${ids2[2]} : chaînage rompu`), 'the row after the gap is named');
   const alert = (await fresh.ds.query(`SELECT level FROM audit_log WHERE action = 'audit.tampering_detected'`)) as { level: string }[];
   t.same(alert.map((a) => a.level), ['alert'], 'tampering itself is recorded as an alert');
+
+});
+
+t.test('a deleted tail leaves a coherent chain: the exported head (anchor) gives it away', async (t) => {
+  const { ds, url } = await createTestDataSource(t);
+  const env = { DATABASE_URL: url, DATA_DIR: tempDir(t) };
+  for (let i = 0; i < 6; i++) await recordAudit(ds, { action: 'test.event', details: { i } });
+  const exported = await runCli(['audit', 'verify', '--json'], env);
+  t.equal(exported.code, 0);
+  const head = (JSON.parse(exported.stdout) as { head: { id: string; hash: string } }).head;
+  const last = ((await ds.query(`SELECT id::text AS id, hash FROM audit_log ORDER BY id DESC LIMIT 1`)) as { id: string; hash: string }[])[0]!;
+  t.same(head, last, 'the JSON report carries the last entry (id and hash) to export');
+  const anchor = `${head.id}:${head.hash}`;
+
+  await recordAudit(ds, { action: 'test.after_export', details: {} });
+  t.equal((await runCli(['audit', 'verify', '--anchor', anchor], env)).code, 0, 'entries after the anchor are fine');
+
+  // Someone with the owner's rights cuts the last three entries, the anchor among them.
+  const su = new pgLib.Client({ connectionString: url });
+  await su.connect();
+  t.teardown(() => su.end());
+  await su.query(`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change`);
+  await su.query(`DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log ORDER BY id DESC LIMIT 3)`);
+  await su.query(`ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change`);
+  const plain = await verifyAuditChain(ds);
+  t.ok(plain.ok, 'without the anchor, the shortened chain still looks intact (the documented limit)');
+  const cut = await runCli(['audit', 'verify', '--anchor', anchor], env);
+  t.equal(cut.code, 1, 'with the anchor, verify fails');
+  t.match(cut.stdout, new RegExp(`entrée ${head.id} : ancre exportée absente`), 'and says the tail was cut');
+
+  const bad = await runCli(['audit', 'verify', '--anchor', 'nonsense'], env);
+  t.equal(bad.code, 2, 'a malformed anchor is a usage error');
+  t.match(bad.stderr, /--anchor attend ID:EMPREINTE/);
 });

@@ -1,3 +1,4 @@
+import { acceptedOrigins } from '../../src/auth/auth-runtime.js';
 import t from 'tap';
 import { COOKIES } from '../../src/auth/cookies.js';
 import { startTestApp } from '../helpers/app.js';
@@ -55,6 +56,13 @@ t.test('CSRF: missing or wrong token, or foreign Origin → 403', async (t) => {
   t.equal(((await evil.json()) as { error: { code: string } }).error.code, 'csrf_origin');
   const noOrigin = await app.request('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: u.email, password: TEST_PASSWORD }) });
   t.equal(noOrigin.status, 403, 'login without Origin/CSRF refused too');
+  const publicUrl = new URL(app.app.config.PUBLIC_URL);
+  if (publicUrl.hostname === '127.0.0.1') {
+    const alias = await b.request('/api/auth/password', { method: 'POST', body, headers: { origin: `${publicUrl.protocol}//localhost:${publicUrl.port}` } });
+    t.equal(((await alias.json()) as { error: { code: string } }).error.code, 'wrong_current_password', 'loopback PUBLIC_URL: the localhost spelling of the same origin is accepted');
+    const otherPort = await b.request('/api/auth/password', { method: 'POST', body, headers: { origin: `${publicUrl.protocol}//localhost:1` } });
+    t.equal(((await otherPort.json()) as { error: { code: string } }).error.code, 'csrf_origin', 'but not another port');
+  } else t.fail(`test app PUBLIC_URL expected on 127.0.0.1, got ${publicUrl.href}`);
   const ok = await b.request('/api/auth/password', { method: 'POST', body });
   t.equal(ok.status, 403, 'with a valid token the request reaches the handler (wrong current password)');
   t.equal(((await ok.json()) as { error: { code: string } }).error.code, 'wrong_current_password');
@@ -162,4 +170,11 @@ t.test('idle and absolute lifetimes end a session', async (t) => {
   await old.login(u.email, TEST_PASSWORD);
   await app.app.db.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1 AND revoked_at IS NULL`, [u.id]);
   t.equal((await old.request('/api/auth/refresh', { method: 'POST' })).status, 401, 'absolute lifetime reached');
+});
+
+t.test('accepted origins: exactly PUBLIC_URL, plus loopback spellings for a loopback PUBLIC_URL', async (t) => {
+  t.same([...acceptedOrigins('https://officine.groupement.fr/')], ['https://officine.groupement.fr']);
+  t.same([...acceptedOrigins('https://10.0.0.5:8443')], ['https://10.0.0.5:8443'], 'a LAN address: no alias');
+  t.same([...acceptedOrigins('http://127.0.0.1:8080')].sort(), ['http://127.0.0.1:8080', 'http://[::1]:8080', 'http://localhost:8080']);
+  t.notOk(acceptedOrigins('http://localhost:8080').has('https://localhost:8080'), 'the scheme is kept');
 });

@@ -92,7 +92,7 @@ export class DirectoryStore implements BackupTarget {
     this.assertUsable();
     const p = this.path(key);
     await stat(p);
-    return createReadStream(p);
+    return createReadStream(p, { highWaterMark: 1 << 20 }); // 1 MiB reads: hashing a large backup is I/O-bound, not call-bound
   }
 
   async getBuffer(key: string): Promise<Buffer> {

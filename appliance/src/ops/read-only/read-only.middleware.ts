@@ -34,8 +34,7 @@ export function allowedWhileReadOnly(method: string, path: string): boolean {
  * Placed before the body parser so a refused request is not even read.
  */
 export function readOnlyGuard(watcher: ReadOnlyWatcher, retryAfterS: number): Middleware {
-  return async (ctx, next) => {
-    await watcher.ready();
+  const guard: Middleware = (ctx, next) => {
     if (watcher.current().enabled && !allowedWhileReadOnly(ctx.method, ctx.path)) {
       throw new AppError(
         503,
@@ -45,6 +44,9 @@ export function readOnlyGuard(watcher: ReadOnlyWatcher, retryAfterS: number): Mi
         { 'Retry-After': String(retryAfterS), 'X-Officine-Read-Only': '1' },
       );
     }
-    await next();
+    return next();
   };
+  // Until the state has been read once, every request waits for it; afterwards the
+  // check is synchronous (no promise per request).
+  return (ctx, next) => (watcher.isLoaded() ? guard(ctx, next) : watcher.ready().then(() => guard(ctx, next)));
 }

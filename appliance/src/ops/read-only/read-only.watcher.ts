@@ -17,6 +17,7 @@ export const READ_ONLY_LISTENER_APP = 'officine-web-listener';
 export class ReadOnlyWatcher {
   private state: ReadOnlyState = READ_ONLY_OFF;
   private loaded: Promise<void> | undefined;
+  private loadedOnce = false;
   private client: pgLib.Client | undefined;
   private stopped = false;
   private retryMs = 500;
@@ -33,6 +34,11 @@ export class ReadOnlyWatcher {
   /** The state as last seen. */
   current(): ReadOnlyState {
     return this.state;
+  }
+
+  /** True once the state has been read from the database at least once. */
+  isLoaded(): boolean {
+    return this.loadedOnce;
   }
 
   /** Resolves once the state has been read from the database at least once. */
@@ -80,6 +86,7 @@ export class ReadOnlyWatcher {
 
   private async reload(): Promise<void> {
     this.apply(await this.repo.get());
+    this.loadedOnce = true;
   }
 
   private async connect(): Promise<void> {
