@@ -153,6 +153,8 @@ async function main(): Promise<void> {
     if (rows !== totalLines) throw new Error(`expected ${totalLines} lines ingested, found ${rows}`);
     const [{ sales }] = (await ds.query(`SELECT count(*)::int AS sales FROM sales_lines WHERE pharmacy_id = $1`, [pharmacyId])) as [{ sales: number }];
     if (sales !== counts.ventes_lignes) throw new Error(`expected ${counts.ventes_lignes} rows in sales_lines, found ${sales}`);
+    const [{ invoiceLines }] = (await ds.query(`SELECT count(*)::int AS "invoiceLines" FROM supplier_invoice_lines WHERE pharmacy_id = $1`, [pharmacyId])) as [{ invoiceLines: number }];
+    if (invoiceLines !== counts.factures_lignes) throw new Error(`expected ${counts.factures_lignes} rows in supplier_invoice_lines, found ${invoiceLines}`);
     const e2eRate = rows / (e2eMs / 1000);
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
