@@ -34,7 +34,9 @@ step('Build and type-check');
 run('npm', ['run', '--silent', 'build']);
 // Tests are compiled by tsc and run as plain JS: tap's TypeScript loader is disabled in
 // package.json ("tap".plugin), and tap must regenerate its test class to honour that.
-run('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+// Under flock: worktrees sharing one node_modules would otherwise rewrite tap's
+// generated files at the same time and leave them half-written.
+run('flock', [join(root, 'node_modules', '.officine-tap-build.lock'), 'npx', 'tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 const freePort = () =>
   new Promise((res, rej) => {

@@ -1,59 +1,13 @@
 import type { DataSource } from 'typeorm';
 import { AppError } from '../http/errors.js';
 import { AnalyticsRepository, type NamedPeriod, type SalesSums } from './analytics.repository.js';
-import { checkPeriod, lastYearPeriod, periodDays, previousPeriod, type Period } from './period.js';
+import { checkPeriod, lastYearPeriod, periodDays, previousPeriod } from './period.js';
+import type { Dashboard, Family, FamilySplit, KpiReport, Kpis, MonthRow, Period, StockReport } from './analytics.api.js';
+import type { SameUnion } from '../http/wire.api.js';
 
 /** The families a pharmacy's revenue splits into. */
 export const FAMILIES = ['reimbursable', 'non_reimbursable', 'parapharmacy'] as const;
-export type Family = (typeof FAMILIES)[number];
-
-/** Share of one family in the period. */
-export interface FamilySplit {
-  caTtcCents: number;
-  caHtCents: number;
-  marginHtCents: number;
-  /** Share of the CA HT, in %. */
-  sharePct: number | null;
-}
-
-/**
- * The pharmacist's KPIs for one period. Amounts in cents; ratios in % with two
- * decimals (null when the denominator is zero). Margin = CA HT (dispensing fees
- * included) − cost of goods sold HT at weighted average cost.
- */
-export interface Kpis {
-  caTtcCents: number;
-  caHtCents: number;
-  costHtCents: number;
-  marginHtCents: number;
-  feesTtcCents: number;
-  /** Taux de marque = marge / CA HT. */
-  tauxMarquePct: number | null;
-  /** Taux de marge = marge / coût d'achat HT. */
-  tauxMargePct: number | null;
-  /** Coefficient = CA TTC / coût d'achat HT. */
-  coefficient: number | null;
-  /** Tickets with at least one sold line (credit notes excluded). */
-  tickets: number;
-  /** Panier moyen = CA TTC of sold lines (credit notes excluded) / tickets. */
-  panierMoyenCents: number | null;
-  unitsSold: number;
-  /** Generic units / units of the répertoire (generic groups: generics + references). */
-  genericSharePct: number | null;
-  split: Record<Family, FamilySplit>;
-}
-
-/** KPIs with their comparisons. */
-export interface KpiReport {
-  period: Period;
-  previousPeriod: Period;
-  lastYearPeriod: Period;
-  current: Kpis;
-  previous: Kpis;
-  lastYear: Kpis;
-  /** Evolution in % of the main KPIs, against the previous period and last year. */
-  evolution: Record<'caTtcCents' | 'caHtCents' | 'marginHtCents' | 'tickets' | 'panierMoyenCents', { vsPrevious: number | null; vsLastYear: number | null }>;
-}
+type _FamiliesListed = SameUnion<(typeof FAMILIES)[number], Family>;
 
 /** Rounds to `d` decimals, half away from zero. */
 export function round(x: number, d = 2): number {
@@ -97,20 +51,6 @@ export function kpisFromSums(s: Sums, tickets: number, byFamily: Partial<Record<
   };
 }
 
-/** Stock value, rotation and dormant stock for a period. */
-export interface StockReport {
-  period: Period;
-  snapshotOn: string | null;
-  valueHtCents: number;
-  products: number;
-  units: number;
-  averageValueHtCents: number | null;
-  cogsHtCents: number;
-  /** Days of stock: average stock value / cost of goods sold × days of the period. */
-  rotationDays: number | null;
-  dormant: { months: number; count: number; valueHtCents: number };
-}
-
 /**
  * The pharmacy's profitability analytics. Every method takes the pharmacy id first:
  * the caller (a route) passes the tenant it resolved, never a value from the request body.
@@ -152,7 +92,7 @@ export class AnalyticsService {
   }
 
   /** The pharmacy dashboard: KPIs with comparisons, the monthly series and the stock value. */
-  async dashboard(pharmacyId: string, period: Period) {
+  async dashboard(pharmacyId: string, period: Period): Promise<Dashboard> {
     const [kpis, monthly, stock] = await Promise.all([
       this.kpis(pharmacyId, period),
       this.monthly(pharmacyId, period),
@@ -166,7 +106,7 @@ export class AnalyticsService {
   }
 
   /** Monthly CA, margin and tickets. */
-  async monthly(pharmacyId: string, period: Period) {
+  async monthly(pharmacyId: string, period: Period): Promise<MonthRow[]> {
     checkPeriod(period);
     return (await this.repo.monthly(pharmacyId, period)).map((m) => ({
       month: m.month,

@@ -1,37 +1,17 @@
 import type { DataSource } from 'typeorm';
 import { AppError } from '../http/errors.js';
 import { AnalyticsRepository } from './analytics.repository.js';
-import { kpisFromSums, round, type Kpis } from './analytics.service.js';
-import { checkPeriod, type Period } from './period.js';
+import type { SameUnion } from '../http/wire.api.js';
+import type { BenchmarkKpi, BenchmarkLine, BenchmarkReport, Kpis, PharmacyBenchmark, Period } from './analytics.api.js';
+import { kpisFromSums, round } from './analytics.service.js';
+import { checkPeriod } from './period.js';
 
 /** The KPIs compared across pharmacies. */
 export const BENCHMARK_KPIS = ['caHtCents', 'marginHtCents', 'tauxMarquePct', 'panierMoyenCents', 'tickets', 'genericSharePct'] as const;
-export type BenchmarkKpi = (typeof BENCHMARK_KPIS)[number];
+type _BenchmarkKpisListed = SameUnion<(typeof BENCHMARK_KPIS)[number], BenchmarkKpi>;
 
 /** Below this many consenting pharmacies, quartiles would nearly identify them: nothing is shown. */
 export const MIN_PEERS = 3;
-
-/** One KPI across the consenting pharmacies. */
-export interface BenchmarkLine {
-  kpi: BenchmarkKpi;
-  q1: number | null;
-  median: number | null;
-  q3: number | null;
-  /** The viewing pharmacy's own value and rank (1 = highest), when a pharmacy asks. */
-  value?: number | null;
-  rank?: number | null;
-}
-
-/** The benchmark answer; `pharmacies` lists only those the viewer holds the detail permission on. */
-export interface BenchmarkReport {
-  period: Period;
-  /** Pharmacy view: whether the pharmacy takes part (only participants see the others' aggregates). */
-  granted?: boolean;
-  peers: number;
-  insufficient: boolean;
-  kpis: BenchmarkLine[];
-  pharmacies?: { pharmacyId: string; name: string; values: Record<BenchmarkKpi, number | null> }[];
-}
 
 /** Linear-interpolated quantile (like percentile_cont) of sorted values. */
 export function quantile(sorted: number[], q: number): number | null {
@@ -55,7 +35,7 @@ export class BenchmarkService {
   }
 
   /** A pharmacy's view: its rank among its groupement's consenting pharmacies (it must have consented). */
-  async forPharmacy(pharmacyId: string, period: Period): Promise<BenchmarkReport> {
+  async forPharmacy(pharmacyId: string, period: Period): Promise<PharmacyBenchmark> {
     const ph = await this.repo.pharmacy(pharmacyId);
     if (!ph) throw new AppError(404, 'pharmacy_not_found', 'Pharmacie inconnue.');
     // Not participating: nothing about the others, and the UI offers to join.

@@ -1,10 +1,8 @@
 import { AppError } from '../http/errors.js';
+import type { Period } from './analytics.api.js';
 
-/** A period of whole days, both ends included (YYYY-MM-DD, Europe/Paris business days). */
-export interface Period {
-  from: string;
-  to: string;
-}
+/** A period of whole days (declared with the API shapes, which carry it). */
+export type { Period };
 
 const DAY = 86_400_000;
 const toMs = (d: string) => Date.parse(`${d}T00:00:00Z`);

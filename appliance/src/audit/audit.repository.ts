@@ -1,30 +1,13 @@
 import type { EntityManager } from 'typeorm';
+import type { AuditLogEntry } from './audit.api.js';
 
 /** Advisory lock key serialising writers of the audit chain (transaction-scoped). */
 export const AUDIT_CHAIN_LOCK_KEY = 0x0ff1a0d;
 
-/** One audit_log row as the service sees it. */
-export interface AuditRow {
-  id: string;
-  createdAt: Date;
-  action: string;
-  level: string;
-  actorUserId: string | null;
-  actorRole: string | null;
-  pharmacyId: string | null;
-  targetType: string | null;
-  targetId: string | null;
-  ip: string | null;
-  requestId: string | null;
-  details: Record<string, unknown>;
+/** One audit_log row as the service sees it: the entry as the API shows it, plus its chain hashes. */
+export interface AuditRow extends AuditLogEntry {
   prevHash: string;
   hash: string;
-  /** 1: rows written before pseudonymisation existed (hash over plain values); 2: hash over the refs below. */
-  chainVersion: number;
-  /** sha256 pseudonyms of actor_user_id, target_id and ip (version 2): the chain covers these, so the plain values can be erased. */
-  actorRef: string | null;
-  targetRef: string | null;
-  ipRef: string | null;
 }
 
 const COLUMNS = `id::text AS id, created_at AS "createdAt", action, level, actor_user_id AS "actorUserId", actor_role AS "actorRole",

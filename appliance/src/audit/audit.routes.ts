@@ -1,6 +1,7 @@
 import type { Router } from '@koa/router';
 import { z } from 'zod';
 import type { AppContext } from '../http/app-context.js';
+import type { AuditLogPage, AuditVerification } from './audit.api.js';
 import { defineRoute, requestActor } from '../http/route.js';
 import { AuditRepository } from './audit.repository.js';
 import { recordAudit, verifyAuditChain } from './audit.service.js';
@@ -22,7 +23,7 @@ export function registerAuditRoutes(router: Router, app: AppContext): void {
       action: z.string().trim().regex(/^[a-z_.]{1,64}$/).optional(),
     }),
     summary: 'Audit log entries, newest first (keyset: ?before=<id>).',
-    handler: async (_ctx, { query }) => {
+    handler: async (_ctx, { query }): Promise<AuditLogPage> => {
       const rows = await new AuditRepository(app.db.manager).listAll(query.before, query.limit, query.action);
       return { entries: rows.map(({ prevHash: _p, hash: _h, ...r }) => r) };
     },
@@ -34,7 +35,7 @@ export function registerAuditRoutes(router: Router, app: AppContext): void {
     permission: 'ops.admin',
     tenant: false,
     summary: 'Recomputes the whole hash chain; a broken chain is itself audited as an alert.',
-    handler: async (ctx) => {
+    handler: async (ctx): Promise<AuditVerification> => {
       const v = await verifyAuditChain(app.db);
       await recordAudit(
         app.db,

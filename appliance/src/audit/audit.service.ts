@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { AuditAnchor, AuditProblem, AuditVerification } from './audit.api.js';
 import { AuditRepository, type AuditRow } from './audit.repository.js';
 
 /** Severity of an audit entry: `alert` is for events someone must look at (refresh-token reuse, tampering). */
@@ -122,29 +123,6 @@ export async function recordAudit(db: DataSource | EntityManager, entry: AuditEn
   const manager = db instanceof DataSource ? db.manager : db;
   if (manager.queryRunner?.isTransactionActive) return write(manager);
   return manager.transaction(write);
-}
-
-/** One problem found by `verifyAuditChain`. */
-export interface AuditProblem {
-  id: string;
-  /** `truncated`: an anchor exported earlier is no longer in the chain (its tail was cut). */
-  kind: 'modified' | 'broken_link' | 'truncated';
-  message: string;
-}
-
-/** Result of a full verification. */
-export interface AuditVerification {
-  ok: boolean;
-  rows: number;
-  problems: AuditProblem[];
-  /** The last entry: export it elsewhere, and pass it back as `anchor` to prove nothing after it was cut. */
-  head: AuditAnchor | null;
-}
-
-/** One entry of the chain, as exported for later comparison. */
-export interface AuditAnchor {
-  id: string;
-  hash: string;
 }
 
 /**

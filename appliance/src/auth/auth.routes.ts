@@ -4,6 +4,7 @@ import type { AppContext } from '../http/app-context.js';
 import { issueCsrfToken } from '../http/csrf.middleware.js';
 import { AppError } from '../http/errors.js';
 import { currentUser, defineRoute, type ApiContext } from '../http/route.js';
+import type { CsrfResponse, LoginResponse, SessionListResponse, SessionResponse } from './auth.api.js';
 import { resolveUser } from './auth.middleware.js';
 import { AuthService, type IssuedSession, type RequestMeta } from './auth.service.js';
 import { clearCookie, COOKIES, readCookie, setCookie } from './cookies.js';
@@ -34,7 +35,7 @@ export function registerAuthRoutes(router: Router, app: AppContext): void {
     permission: 'public',
     tenant: false,
     summary: 'CSRF token for the UI to echo in X-CSRF-Token (reuses the cookie when present).',
-    handler: (ctx) => {
+    handler: (ctx): CsrfResponse => {
       const existing = readCookie(ctx, COOKIES.csrf);
       return { csrfToken: existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : issueCsrfToken(ctx, csrfTtl) };
     },
@@ -47,7 +48,7 @@ export function registerAuthRoutes(router: Router, app: AppContext): void {
     tenant: false,
     rateLimit: 'public',
     body: z.object({ email, password, totp: code, recoveryCode: code }),
-    handler: async (ctx, { body }) => {
+    handler: async (ctx, { body }): Promise<LoginResponse> => {
       const { account, session } = await auth.login(body, requestMeta(ctx));
       setSessionCookies(ctx, session);
       const csrfToken = issueCsrfToken(ctx, session.sessionTtlSeconds); // new token per session (no fixation)
@@ -100,7 +101,7 @@ export function registerAuthRoutes(router: Router, app: AppContext): void {
     permission: 'self',
     tenant: false,
     allowDuringTotpEnrolment: true,
-    handler: (ctx) => {
+    handler: (ctx): SessionResponse => {
       const u = currentUser(ctx);
       return { account: AuthService.view(u, u.totpEnabled), sessionId: u.sessionId };
     },
@@ -111,7 +112,7 @@ export function registerAuthRoutes(router: Router, app: AppContext): void {
     path: '/api/auth/sessions',
     permission: 'self',
     tenant: false,
-    handler: async (ctx) => {
+    handler: async (ctx): Promise<SessionListResponse> => {
       const u = currentUser(ctx);
       const list = await new SessionRepository(app.db.manager).listForUser(u.id, app.clock.now());
       return { sessions: list.map((s) => ({ ...s, current: s.id === u.sessionId })) };

@@ -15,7 +15,7 @@ import { TOTP_REQUIRED_ROLES } from './policy.js';
 import { SecretBox } from './secret-box.js';
 import { SessionRepository } from './session.repository.js';
 import { Totp } from './totp.js';
-import type { Role } from './user.entity.js';
+import type { AccountView, Role } from './auth.api.js';
 import { UserRepository, type LoginUser } from './user.repository.js';
 
 /** Where a request came from, for sessions and audit. */
@@ -32,19 +32,6 @@ export interface IssuedSession {
   accessTtlSeconds: number;
   refreshToken: string;
   sessionTtlSeconds: number;
-}
-
-/** What the UI learns about the signed-in account. */
-export interface AccountView {
-  id: string;
-  email: string;
-  displayName: string;
-  role: Role;
-  pharmacyId: string | null;
-  groupementId: string | null;
-  totpEnabled: boolean;
-  /** True while an admin still has to enrol TOTP: only enrolment routes answer. */
-  totpEnrolmentRequired: boolean;
 }
 
 export const RESET_TOKEN_MINUTES = 30;

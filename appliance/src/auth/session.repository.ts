@@ -1,16 +1,10 @@
 import type { EntityManager } from 'typeorm';
-import type { Role } from './user.entity.js';
+import type { AccountProfile, SessionSummary } from './auth.api.js';
 
 /** A live session joined with its (active) user: what every authenticated request knows. */
-export interface SessionUser {
+export interface SessionUser extends AccountProfile {
   sessionId: string;
   userId: string;
-  email: string;
-  displayName: string;
-  role: Role;
-  pharmacyId: string | null;
-  groupementId: string | null;
-  totpEnabled: boolean;
   lastSeenAt: Date;
   expiresAt: Date;
 }
@@ -22,16 +16,6 @@ export interface RefreshTokenRow {
   parentId: string | null;
   rotatedAt: Date | null;
   revokedAt: Date | null;
-}
-
-/** A session as listed to its owner or an admin. */
-export interface SessionSummary {
-  id: string;
-  createdAt: Date;
-  lastSeenAt: Date;
-  expiresAt: Date;
-  ip: string | null;
-  userAgent: string | null;
 }
 
 /** SQL of sessions and their refresh-token families. Times come from the caller's clock. */

@@ -85,6 +85,29 @@ export class UserAdminService {
     return changed;
   }
 
+  /**
+   * Changes a pharmacy account's role between `user` and `pharmacy_admin`. A pharmacy
+   * never loses its last active admin; the account's sessions end so the new role
+   * applies at once (a new admin then enrols TOTP before reaching anything else).
+   */
+  async changeRole(id: string, role: 'user' | 'pharmacy_admin', actor: Actor): Promise<boolean> {
+    const u = await this.repo().summary(id);
+    if (!u) throw new AppError(404, 'user_not_found', 'Utilisateur introuvable.', 'unknown user');
+    if (u.role !== 'user' && u.role !== 'pharmacy_admin') {
+      throw new AppError(422, 'role_not_changeable', 'Seuls les comptes d’une pharmacie changent de rôle ici.', `role ${u.role} is not a pharmacy role`);
+    }
+    if (u.role === role) return false;
+    if (u.role === 'pharmacy_admin' && u.pharmacyId && (await this.repo().countActiveAdmins(u.pharmacyId, id)) === 0) {
+      throw new AppError(422, 'last_pharmacy_admin', 'La pharmacie doit garder au moins un titulaire (administrateur) actif.', 'would leave the pharmacy without an active admin');
+    }
+    const now = this.app.clock.now();
+    const changed = await this.repo().setRole(id, role, now);
+    if (!changed) return false;
+    await this.auth.revokeAllSessions(id, 'role_changed', { ...actor, pharmacyId: u.pharmacyId });
+    await recordAudit(this.app.db, { ...actor, action: 'user.role_changed', level: 'warning', pharmacyId: u.pharmacyId, targetType: 'user', targetId: id, details: { ...actor.details, from: u.role, to: role } }, now);
+    return true;
+  }
+
   /** Removes TOTP (lost phone): the user enrols again at next login. Console only. */
   async resetTotp(id: string, actor: Actor): Promise<void> {
     const u = await this.repo().summary(id);

@@ -1,7 +1,11 @@
 import { EntitySchema } from 'typeorm';
+import type { SameUnion } from '../http/wire.api.js';
+import type { Role } from './auth.api.js';
 
+/** Every role, for policies, the console and the route matrix (the union is declared with the API shapes). */
 export const ROLES = ['user', 'pharmacy_admin', 'group_admin', 'super_admin'] as const;
-export type Role = (typeof ROLES)[number];
+type _RolesListed = SameUnion<(typeof ROLES)[number], Role>;
+export type { Role };
 
 /** An account on the appliance. Emails are stored lower-cased. */
 export interface User {

@@ -93,6 +93,20 @@ export class UserRepository {
     await this.m.query(`UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`, [id, oldHash, newHash]);
   }
 
+  async setRole(id: string, role: Role, now: Date): Promise<boolean> {
+    const r = (await this.m.query(`UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 AND role <> $2`, [id, role, now])) as [unknown, number];
+    return r[1] > 0;
+  }
+
+  /** Active pharmacy admins of a pharmacy, one account left out (the one about to change). */
+  async countActiveAdmins(pharmacyId: string, except: string): Promise<number> {
+    const rows = (await this.m.query(
+      `SELECT count(*)::int AS n FROM users WHERE pharmacy_id = $1 AND role = 'pharmacy_admin' AND status = 'active' AND id <> $2`,
+      [pharmacyId, except],
+    )) as { n: number }[];
+    return rows[0]!.n;
+  }
+
   async setStatus(id: string, status: 'active' | 'disabled', now: Date): Promise<boolean> {
     const r = (await this.m.query(`UPDATE users SET status = $2, updated_at = $3 WHERE id = $1 AND status <> $2`, [id, status, now])) as [unknown, number];
     return r[1] > 0;

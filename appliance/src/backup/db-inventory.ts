@@ -40,6 +40,16 @@ export async function listForeignKeys(c: pg.ClientBase): Promise<ForeignKeyInfo[
   return r.rows;
 }
 
+/** `table.name` of the foreign keys PostgreSQL has validated against the data. */
+export async function validatedForeignKeys(c: pg.ClientBase): Promise<Set<string>> {
+  const r = await c.query<{ key: string }>(
+    `SELECT n.nspname || '.' || cl.relname || '.' || con.conname AS key
+       FROM pg_constraint con JOIN pg_class cl ON cl.oid = con.conrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE con.contype = 'f' AND con.convalidated AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+  );
+  return new Set(r.rows.map((x) => x.key));
+}
+
 /**
  * Re-checks one foreign key against the data (rows whose non-null key has no
  * parent), independently of whether PostgreSQL marks the constraint validated.

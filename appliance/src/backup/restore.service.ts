@@ -8,7 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import { BackupError } from './backup.errors.js';
 import { layout, parseBackupId, type BackupArtifact, type BackupManifest } from './backup-manifest.js';
 import { libpqEnv, recipientFingerprint, withDatabase, type BackupTools } from './backup-settings.js';
-import { countRows, foreignKeyViolations, listForeignKeys } from './db-inventory.js';
+import { countRows, foreignKeyViolations, listForeignKeys, validatedForeignKeys } from './db-inventory.js';
 import { runPipeline, runTool, type Stage } from './process-pipeline.js';
 import { verifyDocument } from './signed-document.js';
 import type { BackupTarget } from './targets/backup-target.js';
@@ -203,8 +203,14 @@ export class RestoreService {
     return p.stderr('pg_restore');
   }
 
-  /** Compares a restored database with the manifest: tables, row counts, foreign keys. */
-  async check(url: string, manifest: Pick<BackupManifest, 'tables' | 'foreignKeys'>): Promise<RestoreCheck> {
+  /**
+   * Compares a restored database with the manifest: tables, row counts, foreign keys.
+   * `trustValidated`: a foreign key that pg_restore created is validated by PostgreSQL
+   * against every row as it is added (pg_constraint.convalidated); a restore relies on
+   * that instead of scanning each referencing table again. The drill, on its isolated
+   * host, re-checks every key with its own query all the same.
+   */
+  async check(url: string, manifest: Pick<BackupManifest, 'tables' | 'foreignKeys'>, opts: { trustValidated?: boolean } = {}): Promise<RestoreCheck> {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
@@ -215,8 +221,9 @@ export class RestoreService {
       const present = new Set((await listForeignKeys(c)).map((f) => `${f.table}.${f.name}`));
       const missingForeignKeys = manifest.foreignKeys.map((f) => `${f.table}.${f.name}`).filter((k) => !present.has(k));
       const violatedForeignKeys: RestoreCheck['violatedForeignKeys'] = [];
+      const validated = opts.trustValidated ? await validatedForeignKeys(c) : new Set<string>();
       for (const f of manifest.foreignKeys) {
-        if (!present.has(`${f.table}.${f.name}`)) continue;
+        if (!present.has(`${f.table}.${f.name}`) || validated.has(`${f.table}.${f.name}`)) continue;
         const n = await foreignKeyViolations(c, f.table, f.name);
         if (n !== 0) violatedForeignKeys.push({ name: `${f.table}.${f.name}`, rows: n });
       }
@@ -260,13 +267,13 @@ export async function restoreBackup(
         .finally(() => c.end());
       if (n.rows[0]!.n !== '0') throw new BackupError('restore_target_not_empty', 'La base cible n’est pas vide : restauration refusée.');
       await svc.pgRestore(identityFile, prepared.file, opts.targetUrl, { exitOnError: true });
-      const check = await svc.check(opts.targetUrl, manifest);
+      const check = await svc.check(opts.targetUrl, manifest, { trustValidated: true });
       if (!check.ok) throw new BackupError('restore_verification_failed', 'La base restaurée ne correspond pas au manifeste.', JSON.stringify(check));
       return { backupId: manifest.id, database: libpqEnv(opts.targetUrl).PGDATABASE!, previous: null, check };
     }
     return await installVerified(opts, manifest.id, async (url) => {
       await svc.pgRestore(identityFile, prepared.file, url, { exitOnError: true });
-      return svc.check(url, manifest);
+      return svc.check(url, manifest, { trustValidated: true });
     });
   } finally {
     await prepared.cleanup();

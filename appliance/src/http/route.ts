@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { requireUser } from '../auth/auth.middleware.js';
 import { authRuntime } from '../auth/auth-runtime.js';
 import { roleHolds, rule, TOTP_REQUIRED_ROLES, type Permission } from '../auth/policy.js';
-import type { Role } from '../auth/user.entity.js';
+import type { AccountProfile } from '../auth/auth.api.js';
 import type { AuditEntry } from '../audit/audit.service.js';
 import { resolveTenant } from '../tenancy/tenant-context.middleware.js';
 import type { AppContext, RequestState } from './app-context.js';
@@ -12,15 +12,9 @@ import { checkCsrf } from './csrf.middleware.js';
 import { AppError, ValidationError } from './errors.js';
 
 /** The signed-in caller, as loaded from the session on this request. */
-export interface AuthUser {
+export interface AuthUser extends AccountProfile {
   id: string;
   sessionId: string;
-  email: string;
-  displayName: string;
-  role: Role;
-  pharmacyId: string | null;
-  groupementId: string | null;
-  totpEnabled: boolean;
 }
 
 /** The pharmacy a tenant route acts on, and how the caller got in. */

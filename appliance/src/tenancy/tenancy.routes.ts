@@ -78,6 +78,22 @@ export function registerTenancyRoutes(router: Router, app: AppContext): void {
   });
 
   defineRoute(router, app, {
+    method: 'POST',
+    path: '/api/pharmacies/:pharmacyId/users/:userId/role',
+    permission: 'pharmacy.admin',
+    tenant: true,
+    params: pharmacyParams.extend({ userId: z.uuid() }),
+    body: z.object({ role: z.enum(['user', 'pharmacy_admin']) }),
+    summary: 'Makes a colleague an admin of the pharmacy, or a plain user again.',
+    handler: async (ctx, { params, body }) => {
+      const t = currentTenant(ctx);
+      if (params.userId === currentUser(ctx).id) throw new AppError(422, 'cannot_change_own_role', 'Vous ne pouvez pas changer votre propre rôle.', 'self role change');
+      await userOfPharmacy(t.pharmacyId, params.userId);
+      return { changed: await users.changeRole(params.userId, body.role, actorOf(ctx)) };
+    },
+  });
+
+  defineRoute(router, app, {
     method: 'DELETE',
     path: '/api/pharmacies/:pharmacyId/users/:userId/sessions',
     permission: 'pharmacy.admin',

@@ -102,7 +102,8 @@ t.test('console menu through tmux: status, read-only only after confirmation', a
   await tmux.expect(/Mode lecture seule ACTIVÉ/, 'the confirmation message');
   t.equal(await readOnlyEnabled(db.url), true, 'switched on after « oui »');
   tmux.type('');
-  s = await tmux.expect(/Lecture seule : ACTIVÉE/, 'the header showing it');
+  // Wait for the whole menu (its last line), not only the header: the screen is drawn line by line.
+  s = await tmux.expect(/Lecture seule : ACTIVÉE[\s\S]*Votre choix :$/, 'the header showing it, and the menu');
   t.match(s, /2\) Désactiver le mode lecture seule/, 'menu entry flips');
 
   // Accounts and the audit chain (identity module).

@@ -152,7 +152,7 @@ t.test('admin pages in the browser', async (t) => {
     await assertClean(t, tp, 'super-admin pages');
   });
 
-  await t.test('titulaire: users (invite, disable), grants (grant, revoke), break-glass notice', async (t) => {
+  await t.test('titulaire: users (invite, role, disable), grants (grant, revoke), break-glass notice', async (t) => {
     const tp = await openPage(t, browser, app.url);
     const { page } = tp;
     page.on('dialog', (d) => void d.accept());
@@ -168,6 +168,12 @@ t.test('admin pages in the browser', async (t) => {
     const invited = users.locator('tr', { hasText: 'camille@pharmacie.test' });
     await invited.getByText('En attente d’activation').waitFor();
     t.pass('invited colleague listed, pending activation');
+    await invited.getByRole('button', { name: 'Donner le rôle administrateur à Camille Préparatrice' }).click();
+    await invited.getByRole('button', { name: 'Retirer le rôle administrateur à Camille Préparatrice' }).waitFor();
+    t.match(await invited.textContent(), /Titulaire|administrat/i, 'the role column shows the new role');
+    await invited.getByRole('button', { name: 'Retirer le rôle administrateur à Camille Préparatrice' }).click();
+    await invited.getByRole('button', { name: 'Donner le rôle administrateur à Camille Préparatrice' }).waitFor();
+    t.pass('role given and taken back from the page');
     await invited.getByRole('button', { name: 'Désactiver Camille Préparatrice' }).click();
     await invited.getByText('Désactivé').waitFor();
     t.pass('colleague disabled');

@@ -30,7 +30,9 @@ t.test('read-only banner in the browser', async (t) => {
   await op.page.getByLabel(/^Motif/).fill('Restauration en cours après incident disque');
   await op.page.getByRole('button', { name: 'Activer la lecture seule' }).click();
   await op.page.getByTestId('read-only-banner').waitFor();
-  t.match(await op.page.getByTestId('read-only-state').textContent(), /activé.*Restauration en cours/, 'state and reason shown to the operator');
+  // The banner and the page's own state reload independently: wait for the state text.
+  await op.page.getByTestId('read-only-state').filter({ hasText: /activé.*Restauration en cours/ }).waitFor();
+  t.pass('state and reason shown to the operator');
   t.pass('the operator sees the banner at once');
   await assertAccessible(t, op.page, 'read-only-on');
 

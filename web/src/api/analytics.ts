@@ -1,71 +1,15 @@
+import type { BenchmarkKpi, BenchmarkReport, Dashboard, Family, PharmacyBenchmark, Period, StockReport } from '../../../appliance/src/analytics/analytics.api';
 import { apiUrl, get } from './client';
 
 /**
  * The analytics API (appliance/src/analytics/analytics.routes.ts) as the UI uses it.
- * Paths and shapes live in this one file. Money in integer cents; ratios in percent
- * with two decimals (28.45 = 28,45 %), null when the denominator is zero.
+ * Paths live in this one file; the JSON shapes are the server's (analytics.api.ts).
+ * Money in integer cents; ratios in percent with two decimals (28.45 = 28,45 %), null
+ * when the denominator is zero.
  */
 
-/** A period of calendar days, both ends included (YYYY-MM-DD). */
-export interface Period {
-  from: string;
-  to: string;
-}
-
-/** Revenue split families. */
-export type Family = 'reimbursable' | 'non_reimbursable' | 'parapharmacy';
-
-/** The pharmacist's KPIs for one period. */
-export interface Kpis {
-  caTtcCents: number;
-  caHtCents: number;
-  costHtCents: number;
-  marginHtCents: number;
-  feesTtcCents: number;
-  tauxMarquePct: number | null;
-  tauxMargePct: number | null;
-  coefficient: number | null;
-  tickets: number;
-  panierMoyenCents: number | null;
-  unitsSold: number;
-  genericSharePct: number | null;
-  split: Record<Family, { caTtcCents: number; caHtCents: number; marginHtCents: number; sharePct: number | null }>;
-}
-
-/** One month of the series. */
-export interface MonthRow {
-  month: string;
-  caTtcCents: number;
-  caHtCents: number;
-  marginHtCents: number;
-  tauxMarquePct: number | null;
-  tickets: number;
-}
-
-/** `GET …/analytics/dashboard`: KPIs with comparisons, monthly series, last stock snapshot. */
-export interface Dashboard {
-  period: Period;
-  previousPeriod: Period;
-  lastYearPeriod: Period;
-  current: Kpis;
-  previous: Kpis;
-  lastYear: Kpis;
-  monthly: MonthRow[];
-  stock: { snapshotOn: string; valueHtCents: number; products: number } | null;
-}
-
-/** `GET …/analytics/stock`. */
-export interface StockReport {
-  period: Period;
-  snapshotOn: string | null;
-  valueHtCents: number;
-  products: number;
-  units: number;
-  averageValueHtCents: number | null;
-  cogsHtCents: number;
-  rotationDays: number | null;
-  dormant: { months: number; count: number; valueHtCents: number };
-}
+/** The server's shapes the pages name (one definition for both sides). */
+export type { BenchmarkKpi, Family, Period };
 
 const pharmacyBase = (pharmacyId: string) => `/api/pharmacies/${encodeURIComponent(pharmacyId)}`;
 const base = (pharmacyId: string) => `${pharmacyBase(pharmacyId)}/analytics`;
@@ -111,29 +55,9 @@ export function tableExportUrl(pharmacyId: string, table: TableName, p: Period):
   return apiUrl(`${pharmacyBase(pharmacyId)}/${v.path}`, { ...p, ...v.query, format: 'csv' });
 }
 
-/** `GET /api/groupement/analytics/benchmark`: quartiles over consenting pharmacies; names only with the detail grant. */
-export interface GroupBenchmark {
-  period: Period;
-  peers: number;
-  insufficient: boolean;
-  kpis: { kpi: BenchmarkKpi; q1: number | null; median: number | null; q3: number | null }[];
-  pharmacies?: { pharmacyId: string; name: string; values: Record<BenchmarkKpi, number | null> }[];
-}
-export type BenchmarkKpi = 'caHtCents' | 'marginHtCents' | 'tauxMarquePct' | 'panierMoyenCents' | 'tickets' | 'genericSharePct';
-
 /** The groupement benchmark for a period. */
-export function fetchGroupBenchmark(p: Period, signal?: AbortSignal): Promise<GroupBenchmark> {
-  return get<GroupBenchmark>('/api/groupement/analytics/benchmark', { ...p }, signal);
-}
-
-/** `GET …/analytics/benchmark`: the pharmacy against the consenting pharmacies of its groupement. */
-export interface PharmacyBenchmark {
-  period: Period;
-  /** Whether this pharmacy takes part (consent); without it, nothing about the others. */
-  granted: boolean;
-  peers: number;
-  insufficient: boolean;
-  kpis: { kpi: BenchmarkKpi; q1: number | null; median: number | null; q3: number | null; value?: number | null; rank?: number | null }[];
+export function fetchGroupBenchmark(p: Period, signal?: AbortSignal): Promise<BenchmarkReport> {
+  return get<BenchmarkReport>('/api/groupement/analytics/benchmark', { ...p }, signal);
 }
 
 /** The pharmacy's position in the groupement for a period. */

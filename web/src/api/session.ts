@@ -1,20 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
+import type { AccountView, CsrfResponse, LoginResponse, Role, SessionResponse } from '../../../appliance/src/auth/auth.api';
 import { ApiError, get, post, setCsrfToken } from './client';
 
-/** Roles as identity defines them (appliance/src/auth/user.entity.ts). */
-export type Role = 'user' | 'pharmacy_admin' | 'group_admin' | 'super_admin';
+/** Roles as identity declares them (appliance/src/auth/auth.api.ts). */
+export type { Role };
 
 /** The signed-in account as `/api/auth/session` and login return it. */
-export interface Account {
-  id: string;
-  email: string;
-  displayName: string;
-  role: Role;
-  pharmacyId: string | null;
-  groupementId: string | null;
-  totpEnabled: boolean;
-  totpEnrolmentRequired: boolean;
-}
+export type Account = AccountView;
 
 /** French names of the roles, for menus and user lists. */
 export const ROLE_LABELS: Record<Role, string> = {
@@ -56,13 +48,13 @@ export function currentAccount(): Account | null {
  */
 export async function loadSession(): Promise<void> {
   try {
-    const { csrfToken } = await get<{ csrfToken: string }>('/api/auth/csrf');
+    const { csrfToken } = await get<CsrfResponse>('/api/auth/csrf');
     setCsrfToken(csrfToken);
   } catch {
     // Without a token, writes fail with a clear server message; reading still works.
   }
   try {
-    const { account } = await get<{ account: Account }>('/api/auth/session');
+    const { account } = await get<SessionResponse>('/api/auth/session');
     setState({ status: 'signed-in', account });
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) setState({ status: 'anonymous' });
@@ -76,7 +68,7 @@ export type LoginResult = { kind: 'ok'; account: Account } | { kind: 'totp_requi
 /** Password login, optionally with a TOTP or recovery code (identity answers 401 totp_required without one). */
 export async function login(input: { email: string; password: string; totp?: string; recoveryCode?: string }): Promise<LoginResult> {
   try {
-    const { account } = await post<{ account: Account; csrfToken: string }>('/api/auth/login', input);
+    const { account } = await post<LoginResponse>('/api/auth/login', input);
     setState({ status: 'signed-in', account });
     return { kind: 'ok', account };
   } catch (e) {
@@ -99,7 +91,7 @@ export async function logout(): Promise<void> {
     setState({ status: 'anonymous' });
     // The server cleared the cookies (Clear-Site-Data); get a fresh CSRF token for the next login.
     try {
-      const { csrfToken } = await get<{ csrfToken: string }>('/api/auth/csrf');
+      const { csrfToken } = await get<CsrfResponse>('/api/auth/csrf');
       setCsrfToken(csrfToken);
     } catch {
       /* next page load retries */

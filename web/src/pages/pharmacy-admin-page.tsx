@@ -131,6 +131,22 @@ function UsersSection({ base }: { base: string }) {
       setError(err);
     }
   };
+  const changeRole = async (u: UserRow) => {
+    setError(null);
+    const next = u.role === 'pharmacy_admin' ? 'user' : 'pharmacy_admin';
+    const question =
+      next === 'pharmacy_admin'
+        ? `Donner à ${u.displayName} le rôle « ${ROLE_LABELS.pharmacy_admin} » ? Ses sessions seront fermées ; à sa prochaine connexion, la double authentification lui sera demandée.`
+        : `Retirer à ${u.displayName} le rôle « ${ROLE_LABELS.pharmacy_admin} » ? Ses sessions seront fermées.`;
+    if (!window.confirm(question)) return;
+    try {
+      await post(`${base}/users/${u.id}/role`, { role: next });
+      announce(`Rôle de ${u.displayName} : ${ROLE_LABELS[next]}.`);
+      setVersion((v) => v + 1);
+    } catch (err) {
+      setError(err);
+    }
+  };
   return (
     <section aria-labelledby="users-title">
       <h2 id="users-title">Utilisateurs</h2>
@@ -150,14 +166,19 @@ function UsersSection({ base }: { base: string }) {
           { key: 'totpEnabled', label: 'Double authentification', render: (r) => (r.totpEnabled ? 'Activée' : 'Non activée') },
           {
             key: 'actions',
-            label: 'Action',
+            label: 'Actions',
             render: (r) =>
               r.status === 'disabled' || r.id === currentAccount()?.id ? (
                 '—'
               ) : (
-                <button type="button" class="button-secondary" onClick={() => disable(r)} aria-label={`Désactiver ${r.displayName}`}>
-                  Désactiver
-                </button>
+                <>
+                  <button type="button" class="button-secondary" onClick={() => changeRole(r)} aria-label={`${r.role === 'pharmacy_admin' ? 'Retirer le rôle administrateur à' : 'Donner le rôle administrateur à'} ${r.displayName}`}>
+                    {r.role === 'pharmacy_admin' ? 'Retirer le rôle admin' : 'Rendre admin'}
+                  </button>{' '}
+                  <button type="button" class="button-secondary" onClick={() => disable(r)} aria-label={`Désactiver ${r.displayName}`}>
+                    Désactiver
+                  </button>
+                </>
               ),
           },
         ]}

@@ -1,4 +1,6 @@
 import { useState } from 'preact/hooks';
+import type { SessionListResponse } from '../../../appliance/src/auth/auth.api';
+import type { Wire } from '../../../appliance/src/http/wire.api';
 import { del, get, post } from '../api/client';
 import { announce } from '../components/announce';
 import { formatDate } from '../format';
@@ -7,16 +9,7 @@ import { Field } from '../components/field';
 import { ErrorNotice, InfoNotice } from '../components/notice';
 
 /** A session as identity lists it (`GET /api/auth/sessions`). */
-interface SessionRow {
-  id: string;
-  createdAt: string;
-  lastSeenAt?: string | null;
-  lastUsedAt?: string | null;
-  expiresAt?: string | null;
-  ip?: string | null;
-  userAgent?: string | null;
-  current: boolean;
-}
+type SessionRow = Wire<SessionListResponse>['sessions'][number];
 
 /** A short French name for a browser from its user agent (no fingerprinting, just readable). */
 function browserName(ua: string | null | undefined): string {
@@ -139,14 +132,14 @@ export function SessionsPage() {
       <h1>Mes sessions</h1>
       <p>Les appareils connectés à votre compte. Fermez toute session que vous ne reconnaissez pas, puis changez votre mot de passe.</p>
       <ErrorNotice error={error} />
-      <DataTable<SessionRow & { browser: string; seen: string | null }>
+      <DataTable<SessionRow & { browser: string; seen: string }>
         caption="Sessions ouvertes"
         testId="sessions-table"
         deps={[version]}
         rowKey={(r) => r.id}
         load={async (q, signal) => {
-          const { sessions } = await get<{ sessions: SessionRow[] }>('/api/auth/sessions', undefined, signal);
-          const rows = sessions.map((s) => ({ ...s, browser: browserName(s.userAgent), seen: s.lastSeenAt ?? s.lastUsedAt ?? s.createdAt }));
+          const { sessions } = await get<Wire<SessionListResponse>>('/api/auth/sessions', undefined, signal);
+          const rows = sessions.map((s) => ({ ...s, browser: browserName(s.userAgent), seen: s.lastSeenAt }));
           return clientSide(rows, ['browser', 'ip'])(q);
         }}
         initialSort={{ key: 'seen', order: 'desc' }}

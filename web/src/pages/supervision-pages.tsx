@@ -1,4 +1,6 @@
 import { useState } from 'preact/hooks';
+import type { AuditLogEntry, AuditLogPage, AuditVerification } from '../../../appliance/src/audit/audit.api';
+import type { Wire } from '../../../appliance/src/http/wire.api';
 import { api, get, post } from '../api/client';
 import { announce } from '../components/announce';
 import { DataTable } from '../components/data-table';
@@ -266,24 +268,8 @@ export function ReadOnlyPage() {
   );
 }
 
-interface AuditRow {
-  id: string;
-  createdAt: string;
-  action: string;
-  level: string;
-  actorUserId: string | null;
-  actorRole: string | null;
-  pharmacyId: string | null;
-  targetType: string | null;
-  targetId: string | null;
-  ip: string | null;
-  details: Record<string, unknown>;
-}
-interface AuditVerification {
-  ok: boolean;
-  rows: number;
-  problems: { id: string; kind: 'modified' | 'broken_link'; message: string }[];
-}
+/** An audit entry as the browser receives it (dates as ISO strings). */
+type AuditRow = Wire<AuditLogEntry>;
 
 const LEVELS: Record<string, string> = { info: 'Information', warning: 'Avertissement', alert: 'ALERTE' };
 const PAGE = 50;
@@ -298,7 +284,7 @@ export function AuditPage() {
   const [filter, setFilter] = useState('');
   const first = useApi(
     (s) =>
-      get<{ entries: AuditRow[] }>('/api/admin/audit', { limit: PAGE, action: filter || undefined }, s).then((r) => {
+      get<Wire<AuditLogPage>>('/api/admin/audit', { limit: PAGE, action: filter || undefined }, s).then((r) => {
         setEntries(r.entries);
         setDone(r.entries.length < PAGE);
         return r;
@@ -309,7 +295,7 @@ export function AuditPage() {
     setError(null);
     try {
       const last = entries[entries.length - 1];
-      const r = await get<{ entries: AuditRow[] }>('/api/admin/audit', { limit: PAGE, before: last?.id, action: filter || undefined });
+      const r = await get<Wire<AuditLogPage>>('/api/admin/audit', { limit: PAGE, before: last?.id, action: filter || undefined });
       setEntries([...entries, ...r.entries]);
       setDone(r.entries.length < PAGE);
       announce(`${r.entries.length} entrées de plus.`);
