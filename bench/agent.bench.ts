@@ -7,7 +7,8 @@
  * batch size, on up to 250 000 rows), measured in the same run. Also the agent's peak
  * RSS (target ≤ 100 MB), run with the Node flags of systemd/officine-agent.service.
  * The channel ingests through IngestBatchSink → IngestService (fact tables, rollups, quarantine).
- * BENCH_AGENT_LINES overrides the number of sale lines.
+ * BENCH_AGENT_LINES overrides the number of sale lines; BENCH_AGENT_PROFILE_DIR=DIR writes
+ * V8 CPU profiles of the agent and the appliance there (--cpu-prof), to find where time goes.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -39,12 +40,15 @@ const freePort = () =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
+  const wall0 = performance.now();
   const saleLines = Number(process.env.BENCH_AGENT_LINES ?? 1_000_000);
   const batchSize = 2000;
   const root = projectRoot();
   const dir = mkdtempSync(join(tmpdir(), 'officine-bench-agent-'));
   chmodSync(dir, 0o711); // PostgreSQL runs as its own user when we are root: it must traverse
   const children: ReturnType<typeof spawn>[] = [];
+  const profileDir = process.env.BENCH_AGENT_PROFILE_DIR;
+  const prof = (name: string) => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : []);
   try {
     const lgo = join(dir, 'lgo', 'reference.db');
     const t0 = performance.now();
@@ -103,7 +107,7 @@ async function main(): Promise<void> {
     const pharmacyId = await pharmacy('e2e');
     const code = (await agentChannelService(rt.app).createEnrolmentCode(pharmacyId, null)).code;
     const port = await freePort();
-    const server = spawn(process.execPath, [join(root, 'dist/appliance/src/cli/main.js'), 'serve'], {
+    const server = spawn(process.execPath, [...prof('appliance'), join(root, 'dist/appliance/src/cli/main.js'), 'serve'], {
       env: { ...process.env, OFFICINE_ENV_FILE: '/dev/null', DATABASE_URL: rt.database.url, PORT: String(port), DATA_DIR: join(dir, 'appliance'), LOG_LEVEL: 'warn', NODE_ENV: 'production' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -120,7 +124,7 @@ async function main(): Promise<void> {
     cli('enroll', '--server', url, '--code', code);
 
     const s = performance.now();
-    const agent = spawn(process.execPath, [join(root, 'dist/agent/src/cli/main.js'), 'run', '--once'], { env: agentEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    const agent = spawn(process.execPath, [...prof('agent'), join(root, 'dist/agent/src/cli/main.js'), 'run', '--once'], { env: agentEnv, stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(agent);
     let peakKb = 0;
     const sampler = setInterval(() => {
@@ -149,6 +153,8 @@ async function main(): Promise<void> {
     if (rows !== totalLines) throw new Error(`expected ${totalLines} lines ingested, found ${rows}`);
     const [{ sales }] = (await ds.query(`SELECT count(*)::int AS sales FROM sales_lines WHERE pharmacy_id = $1`, [pharmacyId])) as [{ sales: number }];
     if (sales !== counts.ventes_lignes) throw new Error(`expected ${counts.ventes_lignes} rows in sales_lines, found ${sales}`);
+    const [{ invoiceLines }] = (await ds.query(`SELECT count(*)::int AS "invoiceLines" FROM supplier_invoice_lines WHERE pharmacy_id = $1`, [pharmacyId])) as [{ invoiceLines: number }];
+    if (invoiceLines !== counts.factures_lignes) throw new Error(`expected ${counts.factures_lignes} rows in supplier_invoice_lines, found ${invoiceLines}`);
     const e2eRate = rows / (e2eMs / 1000);
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
@@ -165,6 +171,7 @@ async function main(): Promise<void> {
       agent_peak_rss_mb: round(peakKb / 1024, 1),
       rss_target_mb: 100,
       rss_ok: peakKb / 1024 <= 100,
+      wall_seconds: round((performance.now() - wall0) / 1000, 1),
     });
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

@@ -137,6 +137,7 @@ program
       const config = s.readConfig();
       const state = s.readState();
       const spool = s.spool().size();
+      const parked = s.spool().deadLetters();
       const status = {
         agentId: config.agentId ?? null,
         server: config.server ?? null,
@@ -146,6 +147,7 @@ program
         lastSyncAt: state.lastSyncAt,
         lastAckAt: state.lastAckAt,
         spool,
+        deadLetters: parked.map((d) => ({ ...d.info, bytes: d.bytes })),
         withheldTotal: state.withheldTotal,
         lastError: state.lastError,
         lastSummary: state.lastSummary,
@@ -162,10 +164,24 @@ program
           `Dernière synchro :    ${state.lastSyncAt ?? 'jamais'}`,
           `Dernier accusé :      ${state.lastAckAt ?? 'jamais'}`,
           `File d’attente :      ${spool.entries} lot(s), ${(spool.bytes / 1024).toFixed(1)} Kio`,
+          `Lots mis de côté :    ${parked.length ? `${parked.length} (refusés par l’appliance ; « officine-agent requeue » pour les renvoyer)` : 'aucun'}`,
+          ...parked.map((d) => `  - ${d.info.batchId} ${d.info.entity ?? '?'}, ${d.info.rows} ligne(s), ${d.info.attempts} refus (${d.info.code}) le ${d.info.parkedAt} : ${d.info.reason}`),
           `Lignes retenues :     ${w.length ? w.map(([r, n]) => `${r}=${n}`).join(', ') : 'aucune'}`,
           `Dernière erreur :     ${state.lastError ?? '—'}`,
         ].join('\n') + '\n',
       );
+    }),
+  );
+
+program
+  .command('requeue')
+  .description('Put batches parked after repeated refusals (see status) back in the queue, once the appliance is fixed.')
+  .option('--batch <id>', 'only this batch id')
+  .action((o: { batch?: string }) =>
+    guarded(async () => {
+      const n = store().spool().requeue(o.batch);
+      if (o.batch && n === 0) throw new AgentSetupError(`Aucun lot mis de côté avec l’identifiant ${o.batch}.`);
+      process.stdout.write(`${n} lot(s) remis en file d’attente : l’agent en cours les enverra.\n`);
     }),
   );
 

@@ -77,6 +77,20 @@ export const CANONICAL_MODEL = {
     total_ttc_cents: { type: 'cents' },
     comment: { type: 'text' },
   },
+  /** One line of a supplier invoice (product, quantity, price): lands in the invoice's lines. */
+  supplier_invoice_line: {
+    source_id: { type: 'id', required: true },
+    /** The invoice's source_id (supplier_invoice.source_id). */
+    invoice_id: { type: 'id', required: true },
+    line_no: { type: 'int', required: true },
+    product_code: { type: 'code', required: true },
+    quantity: { type: 'int', required: true },
+    free_units: { type: 'int' },
+    unit_price_ht_cents: { type: 'cents', required: true },
+    vat_rate: { type: 'rate' },
+    /** Line amount before VAT; quantity × unit price when the LGO does not store it. */
+    amount_ht_cents: { type: 'cents' },
+  },
   stock: {
     source_id: { type: 'id', required: true },
     product_code: { type: 'code', required: true },
@@ -91,7 +105,7 @@ export const CANONICAL_MODEL = {
 export type EntityName = keyof typeof CANONICAL_MODEL;
 
 /** Entities in the order a sync sends them (reference data first). */
-export const ENTITY_ORDER: readonly EntityName[] = ['product', 'supplier', 'stock', 'purchase_line', 'supplier_invoice', 'sale_line'];
+export const ENTITY_ORDER: readonly EntityName[] = ['product', 'supplier', 'stock', 'purchase_line', 'supplier_invoice', 'supplier_invoice_line', 'sale_line'];
 
 /** True when `name` is an entity of the compiled model. */
 export function isEntity(name: string): name is EntityName {

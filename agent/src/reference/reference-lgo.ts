@@ -15,12 +15,14 @@ CREATE TABLE fournisseurs (id INTEGER PRIMARY KEY, raison_sociale TEXT NOT NULL,
 CREATE TABLE stock (id INTEGER PRIMARY KEY, cip13 TEXT NOT NULL, quantite INTEGER NOT NULL, pamp REAL, date_inventaire TEXT NOT NULL, jour_stock TEXT, maj TEXT NOT NULL);
 CREATE TABLE achats_lignes (id INTEGER PRIMARY KEY, commande TEXT, fournisseur_id INTEGER, statut TEXT, date_commande TEXT, date_reception TEXT, cip13 TEXT NOT NULL, quantite INTEGER NOT NULL, unites_gratuites INTEGER, prix_achat_ht REAL NOT NULL, prix_catalogue_ht REAL, remise REAL, taux_tva REAL, commentaire TEXT, maj TEXT NOT NULL);
 CREATE TABLE factures_fournisseurs (id INTEGER PRIMARY KEY, fournisseur_id INTEGER, numero TEXT NOT NULL, date_facture TEXT NOT NULL, total_ht REAL NOT NULL, total_ttc REAL, commentaire TEXT, maj TEXT NOT NULL);
+CREATE TABLE factures_lignes (id INTEGER PRIMARY KEY, facture_id INTEGER NOT NULL, num_ligne INTEGER NOT NULL, cip13 TEXT NOT NULL, quantite INTEGER NOT NULL, unites_gratuites INTEGER, prix_unitaire_ht REAL NOT NULL, taux_tva REAL, montant_ht REAL, maj TEXT NOT NULL);
 CREATE TABLE ventes_lignes (id INTEGER PRIMARY KEY, ticket TEXT NOT NULL, date_vente TEXT NOT NULL, cip13 TEXT NOT NULL, quantite INTEGER NOT NULL, prix_unitaire_ttc REAL NOT NULL, remise REAL, taux_tva REAL, honoraire REAL, avoir INTEGER NOT NULL DEFAULT 0, type_vente TEXT, cout_unitaire_ht REAL, maj TEXT NOT NULL);
 CREATE INDEX produits_maj ON produits (maj, id);
 CREATE INDEX fournisseurs_maj ON fournisseurs (maj, id);
 CREATE INDEX stock_maj ON stock (maj, id);
 CREATE INDEX achats_lignes_maj ON achats_lignes (maj, id);
 CREATE INDEX factures_fournisseurs_maj ON factures_fournisseurs (maj, id);
+CREATE INDEX factures_lignes_maj ON factures_lignes (maj, id);
 CREATE INDEX ventes_lignes_maj ON ventes_lignes (maj, id);
 `;
 
@@ -31,6 +33,7 @@ export const REFERENCE_COLUMNS: Record<string, string[]> = {
   stock: ['id', 'cip13', 'quantite', 'pamp', 'date_inventaire', 'jour_stock', 'maj'],
   achats_lignes: ['id', 'commande', 'fournisseur_id', 'statut', 'date_commande', 'date_reception', 'cip13', 'quantite', 'unites_gratuites', 'prix_achat_ht', 'prix_catalogue_ht', 'remise', 'taux_tva', 'commentaire', 'maj'],
   factures_fournisseurs: ['id', 'fournisseur_id', 'numero', 'date_facture', 'total_ht', 'total_ttc', 'commentaire', 'maj'],
+  factures_lignes: ['id', 'facture_id', 'num_ligne', 'cip13', 'quantite', 'unites_gratuites', 'prix_unitaire_ht', 'taux_tva', 'montant_ht', 'maj'],
   ventes_lignes: ['id', 'ticket', 'date_vente', 'cip13', 'quantite', 'prix_unitaire_ttc', 'remise', 'taux_tva', 'honoraire', 'avoir', 'type_vente', 'cout_unitaire_ht', 'maj'],
 };
 
@@ -129,10 +132,26 @@ export function* referenceRows(opts: ReferenceOptions): Generator<[string, Row]>
     const net = Math.round(p.price * 0.68 * 100) / 100;
     yield ['achats_lignes', [i + 1, `CMD-${1000 + Math.floor(i / 20)}`, 1 + (i % 3), 'received', t.slice(0, 10), t, p.cip13, 1 + Math.floor(rnd() * 20), i % 7 === 0 ? 1 : 0, net, Math.max(net, Math.round(p.price * 0.72 * 100) / 100), 0, p.vat, i % 50 === 0 ? 'livraison partielle' : null, t]];
   }
+  // Supplier invoices and their lines (own PRNG, so the other tables do not depend on them);
+  // the header's totals are the sums of its lines.
+  const irnd = prng((opts.seed ?? 42) ^ 0x1f4c7);
+  let lineId = 0;
   for (let i = 0; i < Math.max(1, Math.floor(purchases / 20)); i++) {
     const t = localTs(start + i * 3_600_000);
-    const ht = Math.round(rnd() * 500000) / 100;
-    yield ['factures_fournisseurs', [i + 1, 1 + (i % 3), `FAC-2025-${String(i + 1).padStart(5, '0')}`, t.slice(0, 10), ht, Math.round(ht * 102.1) / 100, null, t]];
+    const lines: Row[] = [];
+    let htCents = 0;
+    let ttcCents = 0;
+    for (let n = 1, count = 1 + Math.floor(irnd() * 4); n <= count; n++) {
+      const p = products[Math.floor(irnd() * products.length)]!;
+      const q = 1 + Math.floor(irnd() * 30);
+      const unitCents = Math.round(p.price * 68);
+      const amount = q * unitCents;
+      htCents += amount;
+      ttcCents += Math.round(amount * (1 + p.vat / 100));
+      lines.push([++lineId, i + 1, n, p.cip13, q, n % 3 === 0 ? 1 : 0, unitCents / 100, p.vat, amount / 100, t]);
+    }
+    yield ['factures_fournisseurs', [i + 1, 1 + (i % 3), `FAC-2025-${String(i + 1).padStart(5, '0')}`, t.slice(0, 10), htCents / 100, ttcCents / 100, null, t]];
+    for (const l of lines) yield ['factures_lignes', l];
   }
   let ticket = 0;
   let left = 0;

@@ -25,12 +25,17 @@ export const agentConfigSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(10_000).default(2000),
   pollSeconds: z.number().int().min(1).max(86_400).default(300),
   maxSpoolMB: z.number().int().min(1).max(100_000).default(1024),
+  /** Refusals of one batch by the server (database error, invalid payload) before it is parked in the dead letters. */
+  deadLetterAfter: z.number().int().min(1).max(1000).optional(),
   server: z.string().url().optional(),
   agentId: z.string().uuid().optional(),
   pharmacyId: z.string().uuid().optional(),
   serverPublicKey: z.string().optional(),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+/** Default of `deadLetterAfter`: refusals of one batch before it is parked. */
+export const DEAD_LETTER_AFTER = 5;
 
 /** Mutable progress, rewritten durably after every step that must survive a crash. */
 export interface AgentState {

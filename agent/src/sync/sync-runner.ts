@@ -1,12 +1,13 @@
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ChannelClient, ChannelRefusal, TransportError } from '../channel/channel-client.js';
+import { AGENT_VERSION } from '../channel/enrol.js';
 import { openSource } from '../connectors/open-source.js';
 import type { EntityName } from '../model/canonical-model.js';
 import { loadProfile } from '../model/profile.js';
 import type { AgentMessage, SyncSummary } from '../protocol/messages.js';
-import type { AgentConfig, AgentState, AgentStore } from '../store/agent-store.js';
+import { DEAD_LETTER_AFTER, type AgentConfig, type AgentState, type AgentStore } from '../store/agent-store.js';
 import type { SpoolEntry } from '../store/spool.js';
 import { extractBatches, SummaryBuilder } from './extractor.js';
 
@@ -43,6 +44,20 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+
+/**
+ * Whether a failed send is the batch's own doing: `batch` for refusals the same batch
+ * meets again, `maybe` for a plain 500 (the batch's, or an outage: the caller asks),
+ * undefined for outages and channel hiccups (retried for ever).
+ */
+function batchFault(err: unknown): 'batch' | 'maybe' | undefined {
+  if (err instanceof ChannelRefusal) return err.code === 'batch_rejected' || err.code === 'payload_invalid' ? 'batch' : undefined;
+  if (err instanceof TransportError && err.status === 500) return 'maybe';
+  return undefined;
+}
+
+/** Lets pending I/O callbacks (timers, sockets) run before the caller goes on. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Compresses a message for the spool (compressed once, sealed at each send). */
 export function compressMessage(msg: AgentMessage): Buffer {
@@ -97,11 +112,15 @@ export class SyncRunner {
         this.state.cursors[b.entity] = b.to;
         for (const [reason, n] of Object.entries(b.withheld)) this.state.withheldTotal[reason] = (this.state.withheldTotal[reason] ?? 0) + n;
         this.store.writeState(this.state);
+        // SQLite reads, record building, compression and fsync are synchronous: give the event
+        // loop a turn after each batch so the sender's HTTP exchange runs alongside extraction.
+        await yieldToEventLoop();
       }
     } finally {
       await source.close();
     }
-    const result: SyncSummary = { profile: profile.name, startedAt, finishedAt: new Date().toISOString(), tables: summary.list() };
+    const parked = spool.deadLetters().slice(0, 1000).map(({ info: { batchId, entity, rows, code, reason, parkedAt } }) => ({ batchId, entity, rows, code, reason, parkedAt }));
+    const result: SyncSummary = { profile: profile.name, startedAt, finishedAt: new Date().toISOString(), tables: summary.list(), ...(parked.length ? { parked } : {}) };
     const summaryId = createHash('sha256').update(JSON.stringify(['summary', this.config.agentId, startedAt])).digest('hex').slice(0, 32);
     spool.put(summaryId, compressMessage({ type: 'summary', batchId: summaryId, summary: result }));
     this.state.lastSummary = result;
@@ -110,9 +129,46 @@ export class SyncRunner {
     return result;
   }
 
-  /** Sends one spool entry until acknowledged (retrying transport failures with backoff). */
+  /** True when the server answers a hello: it is up and reading messages, so a 500 on one batch is that batch's. */
+  private async serverHealthy(): Promise<boolean> {
+    try {
+      return (await this.channel().sendPayload({ type: 'hello', agentVersion: AGENT_VERSION })).type === 'ack';
+    } catch {
+      return false;
+    }
+  }
+
+  /** Moves a batch the server keeps refusing to the dead letters, with the reason, and says so. */
+  private park(e: SpoolEntry, err: Error, attempts: number): void {
+    const spool = this.store.spool();
+    let entity: string | null = null;
+    let rows = 0;
+    try {
+      const msg = JSON.parse(gunzipSync(spool.read(e)).toString('utf8')) as { entity?: string; rows?: unknown[] };
+      entity = msg.entity ?? null;
+      rows = msg.rows?.length ?? 0;
+    } catch {
+      /* unreadable payload: parked all the same */
+    }
+    const code = err instanceof ChannelRefusal ? err.code : `http_${(err as TransportError).status ?? 0}`;
+    const details = err instanceof ChannelRefusal ? err.details : undefined;
+    const reason = String(details?.reason ?? err.message).slice(0, 500);
+    spool.park(e, { batchId: e.batchId, entity, rows, code, status: (err as ChannelRefusal | TransportError).status ?? null, reason, attempts, parkedAt: new Date().toISOString() });
+    this.state.lastError = `lot ${e.batchId} (${entity ?? '?'}, ${rows} lignes) mis de côté après ${attempts} refus : ${reason}`;
+    this.store.writeState(this.state);
+    this.logger.error({ event: 'batch_parked', batchId: e.batchId, entity, rows, code, attempts, reason }, 'batch parked in the dead letters; later batches go on');
+  }
+
+  /**
+   * Sends one spool entry until acknowledged. Outages (network, 429, 502–504, 503
+   * read-only) are retried for ever with backoff. A refusal that the same batch will
+   * meet again — `batch_rejected` (the database refused it), `payload_invalid`, or a
+   * plain 500 while the server answers a hello — is retried `deadLetterAfter` times,
+   * then the batch is parked (returns true: the sender goes on with the next one).
+   */
   private async deliver(e: SpoolEntry, signal?: AbortSignal): Promise<boolean> {
     const spool = this.store.spool();
+    let faults = 0;
     for (let attempt = 0; !signal?.aborted; attempt++) {
       try {
         const ans = await this.channel().send(spool.read(e));
@@ -130,6 +186,12 @@ export class SyncRunner {
           this.state.lastError = 'agent révoqué par l’appliance';
           this.store.writeState(this.state);
           throw new AgentRevokedError();
+        }
+        const fault = batchFault(err);
+        if (fault) faults++;
+        if (fault && faults >= (this.config.deadLetterAfter ?? DEAD_LETTER_AFTER) && (fault === 'batch' || (await this.serverHealthy()))) {
+          this.park(e, err as Error, faults);
+          return true;
         }
         const delay = backoffDelay(this.backoff, attempt);
         this.state.lastError = (err as Error).message;
@@ -190,6 +252,8 @@ export class SyncRunner {
       inner.abort();
       throw err;
     });
+    // Awaited in `finally` below; marked handled now, as it may fail while the extractor waits.
+    sender.catch(() => undefined);
     try {
       while (!inner.signal.aborted) {
         extracting = true;

@@ -28,7 +28,7 @@ function refusedWith(t: Test, input: unknown, code: string, what: string) {
 t.test('the shipped reference profile loads and stays inside the model', async (t) => {
   const p = loadProfile('reference');
   t.equal(p.name, 'reference');
-  t.same(p.entities.map((e) => e.entity), ['product', 'supplier', 'stock', 'purchase_line', 'supplier_invoice', 'sale_line']);
+  t.same(p.entities.map((e) => e.entity), ['product', 'supplier', 'stock', 'purchase_line', 'supplier_invoice', 'supplier_invoice_line', 'sale_line']);
   for (const e of p.entities) {
     for (const f of Object.keys(e.fields)) t.ok(f in CANONICAL_MODEL[e.entity], `${e.entity}.${f} is canonical`);
   }

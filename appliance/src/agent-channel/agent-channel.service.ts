@@ -6,7 +6,7 @@ import { fieldsOf, isEntity } from '../../../agent/src/model/canonical-model.js'
 import { AppError } from '../http/errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { AgentChannelRepository, AgentListing, AgentRow } from './agent-channel.repository.js';
-import type { BatchSink } from './batch-sink.js';
+import type { BatchSink, IncomingBatch, SinkResult } from './batch-sink.js';
 import type { ServerKeyProvider } from './server-key.js';
 
 /** Channel settings (from the config schema). */
@@ -27,6 +27,7 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
   counter_below_hwm: 409,
   decrypt_failed: 400,
   payload_invalid: 422,
+  batch_rejected: 422,
 };
 
 const REFUSAL_FR: Record<RefusalCode, string> = {
@@ -40,6 +41,7 @@ const REFUSAL_FR: Record<RefusalCode, string> = {
   counter_below_hwm: 'Compteur de message trop ancien.',
   decrypt_failed: 'Message altéré ou clé invalide.',
   payload_invalid: 'Contenu du message invalide.',
+  batch_rejected: 'Lot refusé par la base de données de l’appliance : l’agent le met de côté après plusieurs essais.',
 };
 
 /** A refused channel message: stable code, French message, optional details the agent can act on. */
@@ -203,7 +205,7 @@ export class AgentChannelService {
       const acked: string[] = [];
       if (msg.type === 'batch') {
         const fresh = await this.repo.recordBatch(tx, locked, msg.batchId, 'batch', msg.entity, msg.rows.length, msg.withheld);
-        if (fresh) ({ afterCommit } = await this.sink.ingest(tx, { pharmacyId: locked.pharmacyId, agentId: locked.id, batchId: msg.batchId, entity: msg.entity, rows: msg.rows }));
+        if (fresh) ({ afterCommit } = await this.ingestOrReject(tx, { pharmacyId: locked.pharmacyId, agentId: locked.id, batchId: msg.batchId, entity: msg.entity, rows: msg.rows }));
         acked.push(msg.batchId);
         await this.repo.touch(tx, locked);
       } else if (msg.type === 'summary') {
@@ -223,6 +225,29 @@ export class AgentChannelService {
     });
     afterCommit?.();
     return answer;
+  }
+
+  /**
+   * Hands a batch to the sink; a failure the same batch would meet again (the database
+   * refusing its data, the ingestion refusing its shape) becomes `batch_rejected`, with
+   * a reason the agent keeps with the batch it parks. The transaction rolls back: the
+   * batch id is not recorded, the high-water mark does not move. A passing database
+   * trouble (connection lost, deadlock…) is answered 503, which the agent retries
+   * for ever; anything else stays a 500.
+   */
+  private async ingestOrReject(tx: Parameters<BatchSink['ingest']>[0], batch: IncomingBatch): Promise<SinkResult> {
+    try {
+      return await this.sink.ingest(tx, batch);
+    } catch (err) {
+      if (transientDbError(err)) throw new AppError(503, 'ingest_unavailable', 'Base de données momentanément indisponible : réessayez.', `transient database error ${(err as { code: string }).code}`);
+      const why = batchFailure(err);
+      if (!why) throw err;
+      this.logger.warn(
+        { event: 'agent_batch_rejected', agentId: batch.agentId, pharmacyId: batch.pharmacyId, batchId: batch.batchId, entity: batch.entity, rows: batch.rows.length, ...why },
+        'agent batch rejected by the database: the agent will park it',
+      );
+      throw new ChannelRefusedError('batch_rejected', { batchId: batch.batchId, ...why });
+    }
   }
 
   /** Rotates the epoch of every active agent whose epoch is older than the setting (scheduled job). */
@@ -261,6 +286,32 @@ export class AgentChannelService {
   list(pharmacyId: string | undefined): Promise<AgentListing[]> {
     return this.repo.list(pharmacyId);
   }
+}
+
+/** SQLSTATE classes of a passing trouble: 08 connection, 40 rollback (deadlock, serialization), 53 resources, 57 operator intervention. */
+const TRANSIENT_SQLSTATE = /^(08|40|53|57)[0-9A-Z]{3}$/;
+
+/** True for a database error worth retrying as is (answered 503: the agent retries without counting it against the batch). */
+export function transientDbError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && TRANSIENT_SQLSTATE.test(code);
+}
+
+/** SQLSTATE classes the same data meets again: 22 data exception, 23 integrity constraint violation. */
+const DETERMINISTIC_SQLSTATE = /^(22|23)[0-9A-Z]{3}$/;
+
+/**
+ * Why a batch failed, when retrying it cannot help: a PostgreSQL data or constraint
+ * error (reason: code, table, constraint or column — never the failing values, which
+ * PostgreSQL puts in its detail), or the ingestion refusing the batch (an AppError 4xx).
+ */
+export function batchFailure(err: unknown): { sqlstate?: string; reason: string } | undefined {
+  if (err instanceof AppError) return err.status < 500 ? { reason: `${err.code}: ${err.userMessage}` } : undefined;
+  const e = err as { code?: unknown; table?: unknown; constraint?: unknown; column?: unknown; message?: unknown };
+  if (typeof e?.code !== 'string' || !DETERMINISTIC_SQLSTATE.test(e.code)) return undefined;
+  const where = [e.table && `table ${String(e.table)}`, e.constraint && `contrainte ${String(e.constraint)}`, e.column && `colonne ${String(e.column)}`].filter(Boolean).join(', ');
+  const kind = e.code.startsWith('23') ? 'contrainte d’intégrité violée' : 'donnée refusée par la base';
+  return { sqlstate: e.code, reason: `${kind} (SQLSTATE ${e.code}${where ? `, ${where}` : ''})` };
 }
 
 /** Server-side allowlist check: an unknown entity or field refuses the batch (defence in depth). */

@@ -67,12 +67,29 @@ function invoice(r: WireRecord): Raw {
   const ttc = num(r.total_ttc_cents);
   return {
     sourceId: r.source_id, supplierSourceId: opt(r.supplier_id), invoiceNumber: r.invoice_number, issuedOn: r.invoice_date,
-    totalHtCents: ht, totalVatCents: ht !== undefined && ttc !== undefined ? ttc - ht : undefined, totalTtcCents: ttc, lines: [],
+    totalHtCents: ht, totalVatCents: ht !== undefined && ttc !== undefined ? ttc - ht : undefined, totalTtcCents: ttc,
+  };
+}
+
+/** Invoice lines travel as their own entity: upserted one by one, the invoice's other lines untouched. */
+function invoiceLine(r: WireRecord): Raw {
+  const q = num(r.quantity);
+  const unit = num(r.unit_price_ht_cents);
+  return {
+    invoiceSourceId: r.invoice_id, lineNo: r.line_no, productCode: r.product_code, quantity: q, freeUnits: r.free_units ?? 0,
+    unitPriceHtCents: unit, vatRate: opt(r.vat_rate), amountHtCents: opt(r.amount_ht_cents) ?? (q !== undefined && unit !== undefined ? q * unit : undefined),
   };
 }
 
 function stock(r: WireRecord): Raw {
   return { snapshotOn: opt(r.snapshot_on) ?? parisDay(r.counted_at), productCode: r.product_code, quantity: r.quantity, wacHtCents: opt(r.unit_cost_ht_cents) };
+}
+
+/** Drops undefined values, so the strict line schemas see "missing", never "undefined". */
+function withoutUndefined(o: Raw): Raw {
+  const out: Raw = {};
+  for (const k in o) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }
 
 const SECTIONS = {
@@ -81,6 +98,7 @@ const SECTIONS = {
   sale_line: ['sales', sale],
   purchase_line: ['purchases', purchase],
   supplier_invoice: ['invoices', invoice],
+  supplier_invoice_line: ['invoiceLines', invoiceLine],
   stock: ['stock', stock],
 } as const satisfies Record<string, readonly [keyof RawBatch, (r: WireRecord) => Raw]>;
 
@@ -88,8 +106,7 @@ const SECTIONS = {
 export function toIngestBatch(entity: string, rows: readonly WireRecord[]): RawBatch {
   if (!Object.prototype.hasOwnProperty.call(SECTIONS, entity)) throw new Error(`no ingest section for entity ${entity}`);
   const [section, map] = SECTIONS[entity as keyof typeof SECTIONS];
-  // Undefined values are dropped so the strict line schemas see "missing", never "undefined".
-  return { [section]: rows.map((r) => JSON.parse(JSON.stringify(map(r))) as Raw) };
+  return { [section]: rows.map((r) => withoutUndefined(map(r))) };
 }
 
 /** The ingest batch id of an agent batch (agent batch ids are 32 hex chars, unique per pharmacy). */

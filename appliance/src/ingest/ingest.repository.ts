@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { copyRows } from './copy-writer.js';
-import type { InvoiceInput, ProductInput, PurchaseInput, SalesInput, StockInput, SupplierInput } from './ingest.schemas.js';
+import type { InvoiceInput, InvoiceItemInput, ProductInput, PurchaseInput, SalesInput, StockInput, SupplierInput } from './ingest.schemas.js';
 
 /** What an upsert did: rows new, rows changed (the rest were identical and left alone). */
 export interface UpsertCounts {
@@ -280,10 +280,21 @@ export class IngestRepository {
     return countReturned(r.rows);
   }
 
-  /** Invoices: upsert headers; the lines of a changed invoice are replaced as a whole. */
+  /** Issue day of the stored invoices among `sourceIds` (invoice lines need their invoice and its day). */
+  async invoiceDays(sourceIds: string[]): Promise<Map<string, string>> {
+    if (!sourceIds.length) return new Map();
+    const r = await this.c.query(`SELECT source_id, to_char(issued_on, 'YYYY-MM-DD') AS day FROM supplier_invoices WHERE pharmacy_id = $1 AND source_id = ANY($2::text[])`, [
+      this.pharmacyId,
+      sourceIds,
+    ]);
+    return new Map(r.rows.map((x: { source_id: string; day: string }) => [x.source_id, x.day]));
+  }
+
+  /** Invoices: upsert headers; the lines of an invoice that carries `lines` are replaced as a whole. */
   async upsertInvoices(rows: InvoiceInput[]): Promise<UpsertCounts> {
     if (!rows.length) return { inserted: 0, updated: 0 };
     const headers = rows.map(({ lines: _lines, ...h }) => h);
+    const withLines = rows.filter((i) => i.lines !== undefined).map((i) => i.sourceId);
     const r = await this.c.query(
       `INSERT INTO supplier_invoices AS t (pharmacy_id, source_id, supplier_source_id, invoice_number, issued_on, due_on,
          total_ht_cents, total_vat_cents, total_ttc_cents, file_sha256)
@@ -300,16 +311,13 @@ export class IngestRepository {
        RETURNING t.source_id, (t.xmax = 0) AS inserted`,
       [this.pharmacyId, JSON.stringify(headers)],
     );
-    const lines = rows.flatMap((i) => i.lines.map((l) => ({ ...l, invoiceSourceId: i.sourceId })));
+    const lines = rows.flatMap((i) => (i.lines ?? []).map((l) => ({ ...l, invoiceSourceId: i.sourceId })));
     const before = await this.c.query(
       `SELECT invoice_source_id, md5(string_agg(concat_ws('|', line_no, product_code, quantity, free_units, unit_price_ht_cents, vat_rate, amount_ht_cents), ',' ORDER BY line_no)) AS h
        FROM supplier_invoice_lines WHERE pharmacy_id = $1 AND invoice_source_id = ANY($2::text[]) GROUP BY 1`,
-      [this.pharmacyId, rows.map((i) => i.sourceId)],
+      [this.pharmacyId, withLines],
     );
-    await this.c.query(`DELETE FROM supplier_invoice_lines WHERE pharmacy_id = $1 AND invoice_source_id = ANY($2::text[])`, [
-      this.pharmacyId,
-      rows.map((i) => i.sourceId),
-    ]);
+    await this.c.query(`DELETE FROM supplier_invoice_lines WHERE pharmacy_id = $1 AND invoice_source_id = ANY($2::text[])`, [this.pharmacyId, withLines]);
     await this.c.query(
       `INSERT INTO supplier_invoice_lines (pharmacy_id, invoice_source_id, line_no, product_code, quantity, free_units, unit_price_ht_cents, vat_rate, amount_ht_cents)
        SELECT $1, "invoiceSourceId", "lineNo", "productCode", quantity, "freeUnits", "unitPriceHtCents", "vatRate", "amountHtCents"
@@ -320,7 +328,7 @@ export class IngestRepository {
     const after = await this.c.query(
       `SELECT invoice_source_id, md5(string_agg(concat_ws('|', line_no, product_code, quantity, free_units, unit_price_ht_cents, vat_rate, amount_ht_cents), ',' ORDER BY line_no)) AS h
        FROM supplier_invoice_lines WHERE pharmacy_id = $1 AND invoice_source_id = ANY($2::text[]) GROUP BY 1`,
-      [this.pharmacyId, rows.map((i) => i.sourceId)],
+      [this.pharmacyId, withLines],
     );
     // An invoice counts as updated when its header or its lines really changed.
     const beforeHash = new Map(before.rows.map((x: { invoice_source_id: string; h: string }) => [x.invoice_source_id, x.h]));
@@ -333,6 +341,24 @@ export class IngestRepository {
       else if (touched.has(i.sourceId) || beforeHash.get(i.sourceId) !== afterHash.get(i.sourceId)) updated++;
     }
     return { inserted, updated };
+  }
+
+  /** Invoice lines on their own: upsert by (invoice, line number); the invoice's other lines stay. */
+  async upsertInvoiceLines(rows: InvoiceItemInput[]): Promise<UpsertCounts> {
+    if (!rows.length) return { inserted: 0, updated: 0 };
+    const r = await this.c.query(
+      `INSERT INTO supplier_invoice_lines AS t (pharmacy_id, invoice_source_id, line_no, product_code, quantity, free_units, unit_price_ht_cents, vat_rate, amount_ht_cents)
+       SELECT $1, "invoiceSourceId", "lineNo", "productCode", quantity, "freeUnits", "unitPriceHtCents", "vatRate", "amountHtCents"
+       FROM jsonb_to_recordset($2::jsonb) AS x("invoiceSourceId" text, "lineNo" int, "productCode" text, quantity int, "freeUnits" int,
+         "unitPriceHtCents" int, "vatRate" numeric, "amountHtCents" bigint)
+       ON CONFLICT (pharmacy_id, invoice_source_id, line_no) DO UPDATE SET product_code = EXCLUDED.product_code, quantity = EXCLUDED.quantity,
+         free_units = EXCLUDED.free_units, unit_price_ht_cents = EXCLUDED.unit_price_ht_cents, vat_rate = EXCLUDED.vat_rate, amount_ht_cents = EXCLUDED.amount_ht_cents
+       WHERE (t.product_code, t.quantity, t.free_units, t.unit_price_ht_cents, t.vat_rate, t.amount_ht_cents)
+         IS DISTINCT FROM (EXCLUDED.product_code, EXCLUDED.quantity, EXCLUDED.free_units, EXCLUDED.unit_price_ht_cents, EXCLUDED.vat_rate, EXCLUDED.amount_ht_cents)
+       RETURNING (xmax = 0) AS inserted`,
+      [this.pharmacyId, JSON.stringify(rows)],
+    );
+    return countReturned(r.rows);
   }
 
   /** Stock snapshots: COPY, upsert by (pharmacy, day, product), stock rollup by delta. */
@@ -375,6 +401,23 @@ export class IngestRepository {
     );
     await c.query(`DROP TABLE stg_stock, stock_delta`);
     return { inserted: n({ n: r.rows[0].inserted }), updated: n({ n: r.rows[0].updated }) };
+  }
+
+  /** Quarantined invoice lines (id, payload) that were refused only because their invoice was unknown, for these invoices. */
+  async orphanInvoiceLines(invoiceIds: string[], reasonPrefix: string): Promise<{ id: string; payload: unknown }[]> {
+    if (!invoiceIds.length) return [];
+    const r = await this.c.query(
+      `SELECT id::text AS id, payload FROM ingest_quarantine
+        WHERE pharmacy_id = $1 AND kind = 'invoiceLines' AND starts_with(reason, $3) AND payload->>'invoiceSourceId' = ANY($2::text[])
+        ORDER BY id`,
+      [this.pharmacyId, invoiceIds, reasonPrefix],
+    );
+    return r.rows as { id: string; payload: unknown }[];
+  }
+
+  /** Removes quarantine rows whose lines have since been stored. */
+  async releaseQuarantine(ids: string[]): Promise<void> {
+    if (ids.length) await this.c.query(`DELETE FROM ingest_quarantine WHERE pharmacy_id = $1 AND id = ANY($2::bigint[])`, [this.pharmacyId, ids]);
   }
 
   /** Stores refused lines with their reasons. */

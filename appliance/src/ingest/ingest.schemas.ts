@@ -104,7 +104,22 @@ export const purchaseLine = z
   .refine((p) => p.netPriceHtCents <= p.listPriceHtCents, { message: 'prix net supérieur au prix catalogue', path: ['netPriceHtCents'] })
   .refine((p) => p.status !== 'received' || !!p.receivedOn, { message: 'date de réception manquante', path: ['receivedOn'] });
 
-/** A supplier invoice with its lines. */
+/** The fields of one supplier invoice line. */
+const invoiceItemFields = {
+  lineNo: z.number().int().min(1).max(100_000),
+  productCode,
+  quantity: z.number().int().min(-100_000).max(100_000),
+  freeUnits: z.number().int().min(0).max(100_000).default(0),
+  unitPriceHtCents: cents,
+  vatRate,
+  amountHtCents: signedCents,
+};
+
+/**
+ * A supplier invoice with its lines. With `lines`, they replace the invoice's stored
+ * lines as a whole; without (the agent sends headers and lines as separate entities),
+ * the stored lines are left as they are.
+ */
 export const invoiceLine = z
   .strictObject({
     sourceId: id,
@@ -116,22 +131,17 @@ export const invoiceLine = z
     totalVatCents: signedCents,
     totalTtcCents: signedCents,
     fileSha256: z.string().regex(/^[0-9a-f]{64}$/).nullable().optional(),
-    lines: z
-      .array(
-        z.strictObject({
-          lineNo: z.number().int().min(1).max(100_000),
-          productCode,
-          quantity: z.number().int().min(-100_000).max(100_000),
-          freeUnits: z.number().int().min(0).max(100_000).default(0),
-          unitPriceHtCents: cents,
-          vatRate,
-          amountHtCents: signedCents,
-        }),
-      )
-      .max(10_000),
+    lines: z.array(z.strictObject(invoiceItemFields)).max(10_000).optional(),
   })
   .refine((i) => i.totalTtcCents === i.totalHtCents + i.totalVatCents, { message: 'total TTC ≠ HT + TVA', path: ['totalTtcCents'] })
-  .refine((i) => new Set(i.lines.map((l) => l.lineNo)).size === i.lines.length, { message: 'numéro de ligne en double', path: ['lines'] });
+  .refine((i) => !i.lines || new Set(i.lines.map((l) => l.lineNo)).size === i.lines.length, { message: 'numéro de ligne en double', path: ['lines'] });
+
+/**
+ * One supplier invoice line on its own (the agent reads invoice lines from their own
+ * LGO table): upserted by (invoice, line number), the invoice's other lines untouched.
+ * Its invoice must be known (stored, or in the same batch).
+ */
+export const invoiceItemLine = z.strictObject({ invoiceSourceId: id, ...invoiceItemFields });
 
 /** Stock of one product on one day at weighted average cost. */
 export const stockLine = z.strictObject({
@@ -146,6 +156,7 @@ export type ProductInput = z.infer<typeof productLine>;
 export type SalesInput = z.infer<typeof salesLine>;
 export type PurchaseInput = z.infer<typeof purchaseLine>;
 export type InvoiceInput = z.infer<typeof invoiceLine>;
+export type InvoiceItemInput = z.infer<typeof invoiceItemLine>;
 export type StockInput = z.infer<typeof stockLine>;
 
 /** Line schemas by batch section, in the order sections are applied. */
@@ -155,6 +166,7 @@ export const lineSchemas = {
   sales: salesLine,
   purchases: purchaseLine,
   invoices: invoiceLine,
+  invoiceLines: invoiceItemLine,
   stock: stockLine,
 } as const;
 
@@ -172,5 +184,6 @@ export const batchFile = z.strictObject({
   sales: z.array(z.unknown()).optional(),
   purchases: z.array(z.unknown()).optional(),
   invoices: z.array(z.unknown()).optional(),
+  invoiceLines: z.array(z.unknown()).optional(),
   stock: z.array(z.unknown()).optional(),
 });

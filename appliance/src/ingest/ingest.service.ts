@@ -10,6 +10,7 @@ import {
   lineSchemas,
   type BatchKind,
   type InvoiceInput,
+  type InvoiceItemInput,
   type ProductInput,
   type PurchaseInput,
   type RawBatch,
@@ -27,7 +28,12 @@ export interface SectionCounts {
   updated: number;
   unchanged: number;
   quarantined: number;
+  /** Invoice lines of earlier batches, quarantined while their invoice was unknown, stored now that it came. */
+  revived?: number;
 }
+
+/** Start of the quarantine reason of an invoice line whose invoice is unknown (such lines are revived when it comes). */
+const UNKNOWN_INVOICE = 'facture inconnue';
 
 /** What `ingestBatch` answers (and what a re-send of the same batch id answers again). */
 export interface IngestResult {
@@ -77,8 +83,20 @@ export function recordIngested(result: IngestResult): void {
   for (const k of BATCH_KINDS) recordIngestedLines(k, result.counts[k].received - result.counts[k].quarantined);
 }
 
+/** The invoice ids named by a batch's raw invoice lines (their invoices are looked up before validation). */
+function invoiceIdsOf(raw: unknown): string[] {
+  if (!Array.isArray(raw)) return [];
+  const ids = new Set<string>();
+  for (const l of raw) {
+    const v = l && typeof l === 'object' ? (l as Record<string, unknown>).invoiceSourceId : undefined;
+    if (typeof v === 'string') ids.add(v);
+  }
+  return [...ids];
+}
+
 function sourceIdOf(raw: unknown): string | null {
-  const v = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).sourceId ?? (raw as Record<string, unknown>).code : undefined;
+  const r = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : undefined;
+  const v = r ? (r.sourceId ?? r.code ?? (typeof r.invoiceSourceId === 'string' ? `${r.invoiceSourceId}#${String(r.lineNo)}` : undefined)) : undefined;
   return typeof v === 'string' ? v.slice(0, 64) : null;
 }
 
@@ -88,6 +106,7 @@ interface Validated {
   sales: SalesInput[];
   purchases: PurchaseInput[];
   invoices: InvoiceInput[];
+  invoiceLines: InvoiceItemInput[];
   stock: StockInput[];
   quarantine: QuarantineRow[];
   received: Record<BatchKind, number>;
@@ -141,13 +160,15 @@ export class IngestService {
       return { batchId, duplicate: true, counts: stored as IngestResult['counts'] };
     }
     const calendar = await RegulatoryCalendar.load({ query: (sql: string) => client.query(sql).then((r) => r.rows) } as unknown as DataSource);
-    const v = this.validate(batch, calendar, await repo.knownSuppliers());
+    const v = this.validate(batch, calendar, await repo.knownSuppliers(), await repo.invoiceDays(invoiceIdsOf(batch.invoiceLines)));
     const done: Partial<Record<BatchKind, UpsertCounts>> = {};
     done.suppliers = await repo.upsertSuppliers(v.suppliers);
     done.products = await repo.upsertProducts(v.products);
     done.sales = await repo.upsertSales(v.sales);
     done.purchases = await repo.upsertPurchases(v.purchases);
     done.invoices = await repo.upsertInvoices(v.invoices);
+    const revived = await this.reviveOrphanLines(repo, v.invoices, calendar);
+    done.invoiceLines = await repo.upsertInvoiceLines(v.invoiceLines);
     done.stock = await repo.upsertStock(v.stock);
     await repo.quarantine(batchId, v.quarantine);
     const counts = {} as IngestResult['counts'];
@@ -156,12 +177,36 @@ export class IngestService {
       const { inserted, updated } = done[k]!;
       counts[k] = { received: v.received[k], inserted, updated, unchanged: v.received[k] - q - inserted - updated, quarantined: q };
     }
+    if (revived) counts.invoiceLines.revived = revived;
     await repo.finishBatch(batchId, counts);
     return { batchId, duplicate: false, counts };
   }
 
+  /**
+   * Invoice lines can arrive before their invoice (the agent reads the invoice table,
+   * then the lines table, while the LGO commits a new invoice in between): they were
+   * quarantined as « facture inconnue ». When the invoice comes, they are checked again
+   * and stored (before this batch's own lines, which are newer), and leave quarantine.
+   */
+  private async reviveOrphanLines(repo: IngestRepository, invoices: InvoiceInput[], calendar: RegulatoryCalendar): Promise<number> {
+    const days = new Map(invoices.map((i) => [i.sourceId, i.issuedOn]));
+    const orphans = await repo.orphanInvoiceLines([...days.keys()], UNKNOWN_INVOICE);
+    if (!orphans.length) return 0;
+    const latest = new Map<string, InvoiceItemInput>();
+    const released: string[] = [];
+    for (const o of orphans) {
+      const r = lineSchemas.invoiceLines.safeParse(o.payload);
+      if (!r.success || !calendar.isVatRate(r.data.vatRate, days.get(r.data.invoiceSourceId)!)) continue;
+      latest.set(`${r.data.invoiceSourceId}|${r.data.lineNo}`, r.data); // quarantine ids grow: the last one wins
+      released.push(o.id);
+    }
+    await repo.upsertInvoiceLines([...latest.values()]);
+    await repo.releaseQuarantine(released);
+    return released.length;
+  }
+
   /** Zod per line, then the rules zod cannot know: VAT in force that day, known supplier, one line per key. */
-  private validate(batch: RawBatch, calendar: RegulatoryCalendar, suppliers: Set<string>): Validated {
+  private validate(batch: RawBatch, calendar: RegulatoryCalendar, suppliers: Set<string>, invoiceDays: Map<string, string>): Validated {
     const quarantine: QuarantineRow[] = [];
     const received = {} as Record<BatchKind, number>;
     const parse = <T>(kind: BatchKind, check: (x: T) => string | null, key: (x: T) => string, fast?: (raw: unknown) => T | null): T[] => {
@@ -206,16 +251,24 @@ export class IngestService {
     const supplierLines = parse<SupplierInput>('suppliers', () => null, (x) => x.sourceId);
     for (const s of supplierLines) suppliers.add(s.sourceId);
     const knownSupplier = (id: string) => (suppliers.has(id) ? null : `fournisseur inconnu « ${id} »`);
+    const invoices = parse<InvoiceInput>(
+      'invoices',
+      (x) => knownSupplier(x.supplierSourceId) ?? (x.lines ?? []).map((l) => vat(l.vatRate, x.issuedOn)).find((e) => e !== null) ?? null,
+      (x) => x.sourceId,
+    );
+    // An invoice line needs its invoice (accepted in this batch, or stored) and a VAT rate in force on its day.
+    for (const i of invoices) invoiceDays.set(i.sourceId, i.issuedOn);
+    const invoiceLineCheck = (x: InvoiceItemInput) => {
+      const day = invoiceDays.get(x.invoiceSourceId);
+      return day === undefined ? `${UNKNOWN_INVOICE} « ${x.invoiceSourceId} »` : vat(x.vatRate, day);
+    };
     return {
       suppliers: supplierLines,
       products: parse<ProductInput>('products', (x) => vat(x.vatRate, today), (x) => x.code),
       sales: parse<SalesInput>('sales', (x) => vat(x.vatRate, x.soldAt.slice(0, 10)), (x) => x.sourceId, fastSalesLine),
       purchases: parse<PurchaseInput>('purchases', (x) => knownSupplier(x.supplierSourceId), (x) => x.sourceId),
-      invoices: parse<InvoiceInput>(
-        'invoices',
-        (x) => knownSupplier(x.supplierSourceId) ?? x.lines.map((l) => vat(l.vatRate, x.issuedOn)).find((e) => e !== null) ?? null,
-        (x) => x.sourceId,
-      ),
+      invoices,
+      invoiceLines: parse<InvoiceItemInput>('invoiceLines', invoiceLineCheck, (x) => `${x.invoiceSourceId}|${x.lineNo}`),
       stock: parse<StockInput>('stock', () => null, (x) => `${x.snapshotOn}|${x.productCode}`),
       quarantine,
       received,

@@ -30,7 +30,16 @@ t.test('canonical records map onto lines the ingestion accepts', async (t) => {
   }, 'status and days derived from the Paris reception day; discount % from list and net prices');
 
   const [invoice] = toIngestBatch('supplier_invoice', [{ source_id: 'F1', supplier_id: '2', invoice_number: 'FAC-1', invoice_date: '2025-01-02', total_ht_cents: 10_000, total_ttc_cents: 10_210, comment: null }]).invoices!;
-  t.match(lineSchemas.invoices.parse(invoice), { totalHtCents: 10_000, totalVatCents: 210, totalTtcCents: 10_210, lines: [] });
+  const header = lineSchemas.invoices.parse(invoice);
+  t.match(header, { totalHtCents: 10_000, totalVatCents: 210, totalTtcCents: 10_210 });
+  t.notOk('lines' in header, 'a header carries no lines: its stored lines are left alone');
+
+  const [line, derived] = toIngestBatch('supplier_invoice_line', [
+    { source_id: 'L1', invoice_id: 'F1', line_no: 1, product_code: ean, quantity: 4, free_units: 1, unit_price_ht_cents: 250, vat_rate: 2.1, amount_ht_cents: 1000 },
+    { source_id: 'L2', invoice_id: 'F1', line_no: 2, product_code: ean, quantity: 3, free_units: null, unit_price_ht_cents: 250, vat_rate: 20, amount_ht_cents: null },
+  ]).invoiceLines!;
+  t.same(lineSchemas.invoiceLines.parse(line), { invoiceSourceId: 'F1', lineNo: 1, productCode: ean, quantity: 4, freeUnits: 1, unitPriceHtCents: 250, vatRate: 2.1, amountHtCents: 1000 });
+  t.same(lineSchemas.invoiceLines.parse(derived), { invoiceSourceId: 'F1', lineNo: 2, productCode: ean, quantity: 3, freeUnits: 0, unitPriceHtCents: 250, vatRate: 20, amountHtCents: 750 }, 'a missing amount is quantity × unit price');
 
   const [stock] = toIngestBatch('stock', [{ source_id: 'S1', product_code: ean, quantity: 3, unit_cost_ht_cents: 500, counted_at: '2025-06-30T22:15:00.000Z', snapshot_on: null }]).stock!;
   t.same(lineSchemas.stock.parse(stock), { snapshotOn: '2025-07-01', productCode: ean, quantity: 3, wacHtCents: 500 });

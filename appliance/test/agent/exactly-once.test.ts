@@ -120,7 +120,7 @@ t.test('kill -9 of the agent mid-sync and of the appliance mid-batch: every line
   await stop;
 
   const per = await factCounts(ds, pharmacyId);
-  const tableOf: Record<string, string> = { product: 'produits', supplier: 'fournisseurs', stock: 'stock', purchase_line: 'achats_lignes', supplier_invoice: 'factures_fournisseurs', sale_line: 'ventes_lignes' };
+  const tableOf: Record<string, string> = { product: 'produits', supplier: 'fournisseurs', stock: 'stock', purchase_line: 'achats_lignes', supplier_invoice: 'factures_fournisseurs', supplier_invoice_line: 'factures_lignes', sale_line: 'ventes_lignes' };
   const { default: Database } = await import('better-sqlite3');
   const src = new Database(lgo, { readonly: true });
   // Distinct natural keys at the source: the fact tables key products by code and stock by (day, code).
@@ -135,7 +135,7 @@ t.test('kill -9 of the agent mid-sync and of the appliance mid-batch: every line
     t.equal(p.rows, distinct[entity] ?? source, `${entity}: fact table row count equals the source (${p.rows})`);
     t.equal(p.unchanged + p.updated, 0, `${entity}: every line ingested exactly once (none re-ingested as unchanged or updated)`);
   }
-  t.equal(Object.keys(per).length, 6, 'all six entities arrived');
+  t.equal(Object.keys(per).length, 7, 'all seven entities arrived');
   const [b] = (await ds.query(
     `SELECT (SELECT count(*)::int FROM agent_batches WHERE pharmacy_id = $1 AND kind = 'batch') AS channel, (SELECT count(*)::int FROM ingest_batches WHERE pharmacy_id = $1 AND source = 'agent') AS ingest`,
     [pharmacyId],

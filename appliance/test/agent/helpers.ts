@@ -157,6 +157,7 @@ export const FACT_TABLES: Record<string, { table: string; section: string }> = {
   stock: { table: 'stock_snapshots', section: 'stock' },
   purchase_line: { table: 'purchase_lines', section: 'purchases' },
   supplier_invoice: { table: 'supplier_invoices', section: 'invoices' },
+  supplier_invoice_line: { table: 'supplier_invoice_lines', section: 'invoiceLines' },
   sale_line: { table: 'sales_lines', section: 'sales' },
 };
 

@@ -55,6 +55,7 @@ t.test('admin pages in the browser', async (t) => {
     startedAt: new Date(Date.now() - 3600_000).toISOString(),
     finishedAt: new Date(Date.now() - 3500_000).toISOString(),
     tables: [{ entity: 'sales', source: 'VENTES', columns: ['date', 'cip13', 'qte'], read: 1200, sent: 1195, withheld: { nir: 3, email: 2 } }],
+    parked: [{ batchId: 'a'.repeat(32), entity: 'sale_line', rows: 100, code: 'batch_rejected', reason: 'contrainte d’intégrité violée (SQLSTATE 23514, table sales_lines)', parkedAt: new Date(Date.now() - 3550_000).toISOString() }],
   };
   await db.query(
     `INSERT INTO agents (pharmacy_id, id, public_key, hostname, agent_version, last_seen_at, last_summary, last_summary_at)
@@ -199,6 +200,7 @@ t.test('admin pages in the browser', async (t) => {
     await agents.getByText('caisse-1.pharmacie.lan').waitFor();
     const summary = (await agents.textContent())?.replace(/[\u202f\u00a0]/g, ' ');
     t.match(summary, /sales.*1 200.*1 195.*3 \(numéro de sécurité sociale détecté\), 2 \(adresse e-mail détectée\)/, 'transparency: read, sent, withheld by reason');
+    t.match((await page.getByTestId('agent-parked').textContent())?.replace(/[\u202f\u00a0]/g, ' '), /1 lot\(s\) refusé\(s\) par l’appliance.*sale_line — 100 ligne\(s\).*SQLSTATE 23514, table sales_lines/, 'batches the agent parked are shown with their reason');
     await page.getByRole('button', { name: 'Créer un code d’enrôlement' }).click();
     await page.getByTestId('enrolment-code').waitFor();
     t.ok(((await page.getByTestId('enrolment-code').textContent()) ?? '').length >= 8, 'a one-time enrolment code is shown');

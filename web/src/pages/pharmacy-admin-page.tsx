@@ -41,6 +41,8 @@ interface SyncSummary {
   startedAt: string;
   finishedAt: string;
   tables: { entity: string; source: string; columns: string[]; read: number; sent: number; withheld: Record<string, number>; refused?: string }[];
+  /** Batches the agent parked after repeated refusals by the appliance (dead letters). */
+  parked?: { batchId: string; entity: string | null; rows: number; code: string; reason: string; parkedAt: string }[];
 }
 /** An agent as `GET /api/pharmacies/:id/agents` lists it. */
 interface AgentRow {
@@ -271,6 +273,21 @@ function AgentsSection({ base }: { base: string }) {
                     ))}
                   </tbody>
                 </table>
+              )}
+              {a.lastSummary?.parked && a.lastSummary.parked.length > 0 && (
+                <div data-testid="agent-parked">
+                  <p>
+                    <strong>{formatInteger(a.lastSummary.parked.length)} lot(s) refusé(s) par l’appliance</strong>, mis de côté par l’agent (rien n’est perdu : une fois la cause
+                    corrigée, « officine-agent requeue » sur le poste les renvoie) :
+                  </p>
+                  <ul>
+                    {a.lastSummary.parked.map((d) => (
+                      <li key={d.batchId}>
+                        {d.entity ?? 'données'} — {formatInteger(d.rows)} ligne(s), le {formatDateTime(d.parkedAt)} : {d.reason}
+                      </li>
+                    ))}
+                  </ul>
+                </div>
               )}
               {a.status !== 'revoked' && (
                 <p>
