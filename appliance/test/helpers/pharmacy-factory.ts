@@ -8,9 +8,9 @@ export async function createGroupement(ds: DataSource, name = `Groupement test $
 }
 
 /** A fresh pharmacy (random FINESS) in `groupementId`, or in a new groupement. */
-export async function createPharmacy(ds: DataSource, opts: { groupementId?: string; name?: string } = {}): Promise<string> {
+export async function createPharmacy(ds: DataSource, opts: { groupementId?: string; name?: string; finess?: string } = {}): Promise<string> {
   const groupementId = opts.groupementId ?? (await createGroupement(ds));
-  const finess = String(randomInt(100_000_000, 999_999_999));
+  const finess = opts.finess ?? String(randomInt(100_000_000, 999_999_999));
   const [p] = (await ds.query(`INSERT INTO pharmacies (groupement_id, name, finess) VALUES ($1, $2, $3) RETURNING id`, [
     groupementId,
     opts.name ?? `Pharmacie ${finess}`,
