@@ -178,3 +178,27 @@ t.test('accepted origins: exactly PUBLIC_URL, plus loopback spellings for a loop
   t.same([...acceptedOrigins('http://127.0.0.1:8080')].sort(), ['http://127.0.0.1:8080', 'http://[::1]:8080', 'http://localhost:8080']);
   t.notOk(acceptedOrigins('http://localhost:8080').has('https://localhost:8080'), 'the scheme is kept');
 });
+
+t.test('a hash made with weaker argon2 parameters is upgraded at the next successful login, not on a failure', async (t) => {
+  const argon2 = (await import('argon2')).default;
+  const { ARGON2_PARAMS } = await import('../../src/auth/password.js');
+  const app = await startTestApp(t);
+  const { pharmacyIds } = await createGroupement(app.app.db, 1);
+  const u = await createUser(app.app, { role: 'user', pharmacyId: pharmacyIds[0] });
+  // As if stored by an older release with lower costs (m=8 MiB, t=1).
+  const weak = await argon2.hash(TEST_PASSWORD, { type: argon2.argon2id, memoryCost: 8192, timeCost: 1, parallelism: 1 });
+  await app.app.db.query(`UPDATE users SET password_hash = $2 WHERE id = $1`, [u.id, weak]);
+  const hashOf = async () => ((await app.app.db.query(`SELECT password_hash FROM users WHERE id = $1`, [u.id])) as { password_hash: string }[])[0]!.password_hash;
+
+  t.equal((await new Browser(app).login(u.email, 'wrong password of some length')).res.status, 401);
+  t.equal(await hashOf(), weak, 'a failed login leaves the hash alone');
+
+  t.equal((await new Browser(app).login(u.email, TEST_PASSWORD)).res.status, 200, 'the old hash still verifies');
+  const upgraded = await hashOf();
+  t.not(upgraded, weak, 'rehashed at login');
+  const params = Object.fromEntries(upgraded.split('$')[3]!.split(',').map((kv) => kv.split('=')));
+  t.same(params, { m: String(ARGON2_PARAMS.memoryCost), t: String(ARGON2_PARAMS.timeCost), p: String(ARGON2_PARAMS.parallelism) }, 'with the current parameters');
+  t.match(upgraded, /^\$argon2id\$/, 'still argon2id');
+  t.ok(await argon2.verify(upgraded, TEST_PASSWORD), 'the new hash verifies the same password');
+  t.equal((await new Browser(app).login(u.email, TEST_PASSWORD)).res.status, 200, 'and logs in');
+});

@@ -33,9 +33,11 @@ t.test('inactivity: French warning 30 days before, purge after 24 months, on a m
   for (const n of ['gdpr.inactivity', 'gdpr.erasure-purge', 'invoices.archive-retention', 'invoices.archive-verify']) t.ok(names.includes(n), `${n} registered with the scheduler`);
   const at = (d: Date): AppContext => ({ ...app.app, clock: { now: () => d } });
 
-  // 23 months on: nobody is warned yet.
-  t.equal((await runJobOnce(at(monthsLater(start, 23)), job)).outcome, 'succeeded');
-  t.equal(smtp.messages.length, 0, 'no warning 23 months in');
+  // A day before the warning window (24 months minus 31 days): nobody is warned yet.
+  // (Not "23 months": depending on today's date that can fall inside the 30-day window.)
+  const beforeWindow = new Date(monthsLater(start, 24).getTime() - 31 * DAY);
+  t.equal((await runJobOnce(at(beforeWindow), job)).outcome, 'succeeded');
+  t.equal(smtp.messages.length, 0, 'no warning a day before the 30-day window');
 
   // "active" logs in a year later (a real login stamps last_login_at).
   await db.query(`UPDATE users SET last_login_at = $2 WHERE id = $1`, [active.id, monthsLater(start, 12)]);

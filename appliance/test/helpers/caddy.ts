@@ -97,12 +97,17 @@ export async function startTestCaddy(t: Test, upstream: string): Promise<TestCad
 }
 
 /** Runs `openssl s_client` against a loopback port; returns whether the handshake completed. */
-export function opensslHandshake(port: number, flags: string[]): { ok: boolean; output: string } {
+export function opensslHandshake(port: number, flags: string[]): { ok: boolean; protocol?: string; output: string } {
   const r = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...flags], {
     input: '',
     encoding: 'utf8',
     timeout: 15_000,
   });
   const output = `${r.stdout}\n${r.stderr}`;
-  return { ok: r.status === 0 && /Protocol\s*:\s*TLSv1\.[23]|New, TLSv1\.[23]/.test(output), output };
+  // A completed handshake names its protocol and a real cipher; a refused one prints
+  // "(NONE)" or an alert. Whatever the version asked for, report what was negotiated.
+  const protocol = /^\s*Protocol\s*:\s*(TLSv1(?:\.\d)?|SSLv3)\s*$/m.exec(output)?.[1] ?? /^New, (TLSv1(?:\.\d)?|SSLv3),/m.exec(output)?.[1];
+  const cipher = /Cipher (?:is|\s*:)\s*(\S+)/.exec(output)?.[1];
+  const ok = r.status === 0 && protocol !== undefined && cipher !== undefined && cipher !== '(NONE)' && cipher !== '0000';
+  return { ok, ...(ok ? { protocol } : {}), output };
 }

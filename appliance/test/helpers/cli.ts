@@ -4,7 +4,7 @@ import { projectRoot } from '../../src/config/version.js';
 import { testLogDestination } from './log-scan.js';
 
 /** Runs the real `appliance` console against a test database; resolves with its exit code and output. */
-export function runCli(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(projectRoot(), 'dist/appliance/src/cli/main.js'), ...args], {
       env: { PATH: process.env.PATH ?? '', OFFICINE_ENV_FILE: '/dev/null', LOG_LEVEL: 'error', NODE_ENV: 'test', ...env },

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
+import { testLogDestination } from './log-scan.js';
 
 /** The compiled CLI (`appliance`). */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -43,6 +44,16 @@ export async function spawnServe(t: Test, env: NodeJS.ProcessEnv): Promise<Serve
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
+  // Every log line of the process joins the run's app logs (the minimisation scan reads them).
+  const logs = testLogDestination();
+  if (logs) {
+    let partial = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) if (l.startsWith('{"level"')) logs.write(l + '\n');
+    });
+  }
   const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 120_000);
     child.stdout!.on('data', (d: Buffer) => {
@@ -61,17 +72,8 @@ export async function spawnServe(t: Test, env: NodeJS.ProcessEnv): Promise<Serve
   return { url, metricsUrl, child, stop };
 }
 
-/** Runs the CLI to completion. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs the CLI to completion (one implementation, in cli.ts; its log lines join the run's logs). */
+export { runCli } from './cli.js';
 
 /** Polls `check` every 10 ms until true; returns the elapsed milliseconds (or throws after `maxMs`). */
 export async function waitFor(check: () => Promise<boolean>, maxMs: number): Promise<number> {

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -81,7 +82,29 @@ t.test('Caddy in front of the real app: TLS, HSTS, HTTP/3, client IP, compressio
   const tls10 = opensslHandshake(caddy.httpsPort, ['-tls1', '-cipher', 'DEFAULT@SECLEVEL=0']);
   t.notOk(tls10.ok, 'TLS 1.0 refused');
   const tls12 = opensslHandshake(caddy.httpsPort, ['-tls1_2']);
-  t.ok(tls12.ok, `TLS 1.2 accepted${tls12.ok ? '' : `: ${tls12.output.slice(-300)}`}`);
+  t.equal(tls12.protocol, 'TLSv1.2', `TLS 1.2 accepted${tls12.ok ? '' : `: ${tls12.output.slice(-300)}`}`);
   const tls13 = opensslHandshake(caddy.httpsPort, ['-tls1_3']);
-  t.ok(tls13.ok, 'TLS 1.3 accepted');
+  t.equal(tls13.protocol, 'TLSv1.3', 'TLS 1.3 accepted');
+});
+
+t.test('the TLS 1.1 probe can fail: it sees a handshake with a server that offers TLS 1.1', async (t) => {
+  // Control for the refusals above: the same client flags against an OpenSSL server that
+  // does speak TLS 1.1 must report a completed TLS 1.1 handshake, or "refused" proves nothing.
+  const dir = tempDir(t, 'officine-tls11-');
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { encoding: 'utf8' });
+  t.equal(gen.status, 0, 'self-signed certificate for the control server');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  // stdin stays open: s_server stops at end of input.
+  const server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', cert, '-key', key, '-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => void server.kill('SIGKILL'));
+  let out = '';
+  server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!out.includes('ACCEPT') && Date.now() < deadline) await Promise.race([once(server.stdout, 'data'), new Promise((r) => setTimeout(r, 200))]);
+  t.match(out, /ACCEPT/, 'control server listening');
+  const tls11 = opensslHandshake(port, ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']);
+  t.ok(tls11.ok, `handshake completed${tls11.ok ? '' : `: ${tls11.output.slice(-300)}`}`);
+  t.equal(tls11.protocol, 'TLSv1.1', 'negotiated TLS 1.1 is reported as such');
 });

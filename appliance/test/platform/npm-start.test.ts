@@ -5,6 +5,7 @@ import t from 'tap';
 import { projectRoot } from '../../src/config/version.js';
 import { tempDir } from '../helpers/app.js';
 import { freePort } from '../helpers/caddy.js';
+import { testLogDestination } from '../helpers/log-scan.js';
 
 /** PIDs of live processes whose command line mentions `needle` (e.g. a postgres on a data dir). */
 function processesMentioning(needle: string): number[] {
@@ -46,6 +47,11 @@ t.test('npm start: prints URL and demo login, ready within 60 s, Ctrl-C stops ev
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
     child.once('exit', (code, signal) => res({ code, signal })),
   );
+  // The demo's JSON log lines join the run's app logs (the minimisation scan reads them).
+  t.teardown(() => {
+    const logs = testLogDestination();
+    if (logs) for (const l of out.split('\n')) if (l.startsWith('{"level"')) logs.write(l + '\n');
+  });
   // Closed once every process holding the pipe (npm, node, postgres) is gone.
   const outputClosed = new Promise<void>((res) => child.stdout.once('close', () => res()));
   t.teardown(() => {
