@@ -9,6 +9,20 @@ const userTables = async (ds: ReturnType<typeof createDataSource>) =>
     (r) => r.table_name,
   );
 
+/** Everything user-made in the database besides tables: functions, types, sequences, views, triggers, extensions. */
+const otherObjects = async (ds: ReturnType<typeof createDataSource>) =>
+  ((await ds.query(`
+    SELECT 'function ' || p.proname AS o FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+    UNION ALL SELECT 'type ' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c') AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid)
+    UNION ALL SELECT 'sequence ' || sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'
+    UNION ALL SELECT 'view ' || table_name FROM information_schema.views WHERE table_schema = 'public'
+    UNION ALL SELECT 'matview ' || matviewname FROM pg_matviews WHERE schemaname = 'public'
+    UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger WHERE NOT tgisinternal
+    UNION ALL SELECT 'extension ' || extname FROM pg_extension WHERE extname <> 'plpgsql'
+    UNION ALL SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
+    ORDER BY 1`)) as { o: string }[]).map((r) => r.o);
+
 t.test('migrations go up from empty and down to empty', async (t) => {
   const db = await createTestDatabase(t, { empty: true });
   const ds = createDataSource(db.url, { poolSize: 2 });
@@ -16,6 +30,7 @@ t.test('migrations go up from empty and down to empty', async (t) => {
   t.teardown(() => ds.destroy());
 
   t.same(await userTables(ds), [], 'starts empty');
+  const objectsBefore = await otherObjects(ds);
   t.equal((await pendingMigrations(ds)).length, migrations.length, 'all pending');
   const applied = await migrateUp(ds);
   t.equal(applied.length, migrations.length, 'all applied');
@@ -26,6 +41,8 @@ t.test('migrations go up from empty and down to empty', async (t) => {
   const reverted = await migrateDown(ds, Infinity);
   t.equal(reverted, migrations.length, 'every migration reverted');
   t.same(await userTables(ds), ['schema_migrations'], 'only the bookkeeping table remains');
+  const bookkeeping = 'sequence schema_migrations_id_seq'; // TypeORM's migrations table id
+  t.same((await otherObjects(ds)).filter((o) => o !== bookkeeping), objectsBefore, 'no function, type, view, trigger, extension or schema left behind');
   t.equal((await pendingMigrations(ds)).length, migrations.length);
 
   await migrateUp(ds);

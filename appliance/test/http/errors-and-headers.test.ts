@@ -51,7 +51,10 @@ t.test('security headers on UI, API and error responses', async (t) => {
   const notFound = await app.request('/api/nope/../../etc/passwd');
   t.equal(notFound.status, 404);
   assertCommonHeaders(t, notFound, '404');
-  const nf = (await notFound.json()) as { error: { code: string; message: string } };
+  const nfText = await notFound.text();
+  t.notMatch(nfText, /passwd|\/etc\/|\/work\/|appliance\/src|stack/i, '404 body names no path, file or stack');
+  const nf = JSON.parse(nfText) as { error: { code: string; message: string } };
+  t.same(Object.keys(nf.error).sort(), ['code', 'message', 'requestId'].filter((k) => k in nf.error).sort(), 'only code, message (and request id)');
   t.equal(nf.error.code, 'not_found');
   t.equal(nf.error.message, 'Ressource introuvable.');
 

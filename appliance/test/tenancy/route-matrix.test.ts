@@ -128,3 +128,30 @@ t.test('hand-written cells that must never open, whatever the policy table says'
   t.equal((await app.request(`/api/auth/session`, { headers: sessionB.headers })).status, 200, "B's session still works");
 });
 
+
+t.test('an admin without TOTP reaches only the enrolment routes: every route of the router checked', async (t) => {
+  const app = await startTestApp(t, { RATE_LIMIT_PUBLIC_PER_MIN: '100000', RATE_LIMIT_WRITES_PER_MIN: '100000', RATE_LIMIT_READS_PER_MIN: '100000' });
+  const { pharmacyIds } = await createGroupement(app.app.db, 1);
+  const own = pharmacyIds[0]!;
+  // Both roles for which TOTP is mandatory, not enrolled yet.
+  const pending = {
+    pharmacy_admin: (await createUser(app.app, { role: 'pharmacy_admin', pharmacyId: own })).id,
+    super_admin: (await createUser(app.app, { role: 'super_admin' })).id,
+  };
+  const routes = declaredRoutes(buildRouter(app.app)).filter((r) => rule(r.spec.permission).scope !== 'public');
+  let open = 0;
+  for (const [role, id] of Object.entries(pending)) {
+    for (const { method, path, spec } of routes) {
+      if (spec.allowDuringTotpEnrolment) {
+        open++;
+        continue;
+      }
+      const url = path.replace(/:pharmacyId/g, own).replace(/:[A-Za-z]+/g, () => randomUUID());
+      const headers = (await sessionFor(app.app, id)).headers;
+      const res = await app.request(url, { method, headers: { ...headers, 'content-type': 'application/json' }, ...(method === 'GET' ? {} : { body: '{}' }) });
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string } };
+      t.ok(res.status === 403 && body.error?.code === 'totp_enrolment_required', `${method} ${path} as ${role} before TOTP: ${res.status} ${body.error?.code ?? ''}`);
+    }
+  }
+  t.ok(open > 0 && open <= 10, `only a few routes stay open during enrolment (${open / 2})`);
+});
