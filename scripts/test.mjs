@@ -7,7 +7,8 @@
 //      migrates a template database that every test file clones;
 //   4. runs every *.test.js with tap, the app logs of every suite captured under .tap/app-logs;
 //   5. scans those logs for plain emails and factory names (one more test point);
-//   6. prints `N passed, N failed` as its last line (a skipped point fails the run when CI=true).
+//   6. names where the browser tests' screenshots are (test-artifacts/web, cleared first);
+//   7. prints `N passed, N failed` as its last line (a skipped point fails the run when CI=true).
 // Extra arguments are passed to tap (e.g. `npm test -- dist/appliance/test/http`).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -59,12 +60,15 @@ rmSync('.tap/test-results', { recursive: true, force: true });
 const logDir = resolve('.tap/app-logs');
 rmSync(logDir, { recursive: true, force: true });
 mkdirSync(logDir, { recursive: true });
+// Screenshots of the browser tests (gitignored; CI keeps them as artifacts): this run's only.
+const artifactsDir = resolve('test-artifacts', 'web');
+rmSync(artifactsDir, { recursive: true, force: true });
 const files = process.argv.slice(2);
 const tapArgs = ['tap', '--disable-coverage', '--timeout=300', '--jobs=2', ...(files.length ? files : ['dist/**/*.test.js'])];
 const code = await new Promise((res) => {
   const child = spawn('npx', tapArgs, {
     stdio: 'inherit',
-    env: { ...process.env, OFFICINE_TEST_LOG_DIR: logDir, OFFICINE_TEST_PG_ADMIN_URL: pg.adminUrl, OFFICINE_TEST_PG_TEMPLATE: pg.template, FORCE_COLOR: '0' },
+    env: { ...process.env, OFFICINE_TEST_LOG_DIR: logDir, OFFICINE_TEST_ARTIFACTS_DIR: artifactsDir, OFFICINE_TEST_PG_ADMIN_URL: pg.adminUrl, OFFICINE_TEST_PG_TEMPLATE: pg.template, FORCE_COLOR: '0' },
   });
   child.on('exit', (c, sig) => res(c ?? (sig ? 1 : 0)));
 });
@@ -106,6 +110,8 @@ for (const f of walk('.tap/test-results').filter((f) => f.endsWith('.tap'))) {
   }
 }
 if (code !== 0 && failed === 0) failed = 1; // a crash outside any assertion still fails
+const shots = existsSync(artifactsDir) ? readdirSync(artifactsDir).filter((f) => f.endsWith('.png')).length : 0;
+process.stdout.write(`\nbrowser screenshots: ${shots} file(s) in ${artifactsDir}\n`);
 // In CI no suite may skip: a skipped or todo point there is a failure, named here.
 const skipFails = process.env.CI === 'true' && skipped > 0;
 if (skipFails) process.stdout.write(`${skipped} skipped or todo test point(s): not allowed in CI\n`);

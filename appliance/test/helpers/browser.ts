@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Test } from 'tap';
 import { startTestApp, type TestApp } from './app.js';
@@ -10,13 +10,19 @@ import { startTestApp, type TestApp } from './app.js';
  * Browser tests: headless Debian Chromium (`/usr/bin/chromium`, from
  * provisioning/dev-deps.sh) driven by playwright-core — never a downloaded browser.
  * One browser per test file; every page records CSP violations, uncaught errors
- * and console errors, and the file fails at teardown if any occurred.
+ * and console errors, and the test that opened it fails at teardown if any
+ * occurred (assertClean checks the same earlier, at a point the test chooses).
+ * At teardown each page also leaves a screenshot of its last state.
  */
 
 const CHROMIUM = process.env.OFFICINE_CHROMIUM ?? '/usr/bin/chromium';
 
-/** Where screenshots go (gitignored, kept by CI as artifacts). */
-export const ARTIFACTS_DIR = resolve('test-artifacts', 'web');
+/**
+ * Where screenshots go (gitignored, kept by CI as artifacts): scripts/test.mjs
+ * chooses the place, clears it before the run and names it at the end; a file
+ * run on its own writes to test-artifacts/web under the current directory.
+ */
+export const ARTIFACTS_DIR = process.env.OFFICINE_TEST_ARTIFACTS_DIR || resolve('test-artifacts', 'web');
 
 /** What a page reported while the test drove it. */
 export interface PageProblems {
@@ -102,11 +108,31 @@ export async function openPage(t: Test, browser: Browser, baseUrl: string): Prom
     if (/Content Security Policy/i.test(text)) problems.cspViolations.push(text);
     else if (!EXPECTED_CONSOLE.test(text)) problems.consoleErrors.push(text);
   });
+  const shot = `${basename(process.argv[1] ?? 'test', '.test.js')}--${slug(t.name)}--${++pagesOpened}-end`;
   t.teardown(async () => {
-    await collectCsp(page, problems);
-    await context.close();
+    try {
+      await collectCsp(page, problems);
+      // Every page leaves at least its last state as an artifact, failing or not.
+      if (!page.isClosed()) await screenshot(page, shot).catch(() => undefined);
+    } finally {
+      await context.close();
+    }
+    // Whatever the test asserted before, anything the page reported fails it here.
+    const found = [
+      ...problems.cspViolations.map((v) => `CSP violation: ${v}`),
+      ...problems.pageErrors.map((e) => `uncaught error: ${e}`),
+      ...problems.consoleErrors.map((e) => `console error: ${e}`),
+    ];
+    if (found.length) throw new Error(`the browser reported ${found.length} problem(s) in "${t.name}":\n${found.join('\n')}`);
   });
   return { page, context, problems };
+}
+
+let pagesOpened = 0;
+
+/** A test name as a file-name part: lowercase ASCII words joined by dashes, at most 60 characters. */
+function slug(name: string): string {
+  return name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'page';
 }
 
 async function collectCsp(page: Page, problems: PageProblems): Promise<void> {

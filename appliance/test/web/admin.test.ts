@@ -222,6 +222,31 @@ t.test('admin pages in the browser', async (t) => {
     await grants.getByRole('button', { name: /^Retirer l’accès/ }).click();
     await grants.getByText('Aucune ligne.').waitFor();
     t.pass('grant revoked');
+
+    // The super-admin's supervision is not the titulaire's: refused by the UI and by the API.
+    t.notMatch(await page.getByRole('navigation', { name: 'Navigation principale' }).textContent(), /Supervision|Journal d’audit|Mises à jour/, 'no supervision entry offered');
+    for (const path of ['/app/supervision', '/app/supervision/sauvegardes', '/app/supervision/lecture-seule', '/app/supervision/journal', '/app/supervision/acces-urgence', '/app/supervision/mises-a-jour']) {
+      await page.goto(path);
+      const refused = page.getByTestId('forbidden');
+      await refused.waitFor();
+      t.match(await refused.textContent(), /Votre rôle ne donne pas accès à cette page/, `${path}: refused to a pharmacy admin, in French`);
+      t.equal(await page.getByTestId('status').count(), 0, `${path}: no supervision content rendered`);
+    }
+    const api = (await page.evaluate(`(async () => {
+      const { csrfToken } = await fetch('/api/auth/csrf').then((r) => r.json());
+      const post = (path, body) => fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken }, body: JSON.stringify(body) }).then((r) => r.status);
+      return {
+        status: await fetch('/api/admin/status').then((r) => r.status),
+        audit: await fetch('/api/admin/audit').then((r) => r.status),
+        backups: await fetch('/api/admin/backups').then((r) => r.status),
+        readOnlyState: await fetch('/api/admin/read-only').then((r) => r.status),
+        readOnly: await post('/api/admin/read-only', { enabled: true, reason: 'Essai par un titulaire, doit être refusé' }),
+        breakGlass: await post('/api/admin/break-glass', { pharmacyId: ${JSON.stringify(pharmacyA)}, reason: 'Essai par un titulaire, doit être refusé', durationMinutes: 15 }),
+      };
+    })()`)) as Record<string, number>;
+    t.same(api, { status: 403, audit: 403, backups: 403, readOnlyState: 403, readOnly: 403, breakGlass: 403 }, 'the supervision API refuses a pharmacy admin, reads and writes');
+    const ro = (await db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'ops.read_only.enabled'`)) as { n: number }[];
+    t.equal(ro[0]!.n, 0, 'and read-only was not switched on');
     await assertClean(t, tp, 'pharmacy administration');
   });
 

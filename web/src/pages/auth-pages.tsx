@@ -12,6 +12,27 @@ function tokenFromHash(): string {
   return new URLSearchParams(location.hash.slice(1)).get('jeton') ?? '';
 }
 
+/**
+ * The emailed token of the page. Opening another emailed link in the same tab is a
+ * fragment navigation (no page load): the new token replaces the old one and
+ * `onNew` clears the form. Dropping a used token with replaceState fires no event,
+ * so the page keeps showing its outcome.
+ */
+function useEmailedToken(onNew: () => void): string {
+  const [token, setToken] = useState(tokenFromHash);
+  useEffect(() => {
+    const fn = () => {
+      const next = tokenFromHash();
+      if (!next) return;
+      onNew();
+      setToken(next);
+    };
+    window.addEventListener('hashchange', fn);
+    return () => window.removeEventListener('hashchange', fn);
+  }, []);
+  return token;
+}
+
 /** Back to the page that asked for a login (`?suite=`, same-app paths only), else the account's home. */
 function afterLogin(account: Account): string {
   const next = new URLSearchParams(location.search).get('suite') ?? '';
@@ -115,7 +136,6 @@ export function LoginPage() {
  * the TOTP code when the server asks for it.
  */
 export function PasswordResetPage() {
-  const token = tokenFromHash();
   const [email, setEmail] = useState('');
   const [pw, setPw] = useState('');
   const [pw2, setPw2] = useState('');
@@ -123,6 +143,7 @@ export function PasswordResetPage() {
   const [needTotp, setNeedTotp] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState<string | null>(null);
+  const token = useEmailedToken(() => (setPw(''), setPw2(''), setTotp(''), setNeedTotp(false), setError(null), setDone(null)));
 
   if (!token) {
     const submit = async (e: Event) => {
@@ -210,10 +231,10 @@ export function PasswordResetPage() {
  * the address and lets an invited person choose their password.
  */
 export function ActivatePage() {
-  const token = tokenFromHash();
   const [pw, setPw] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState(false);
+  const token = useEmailedToken(() => (setPw(''), setError(null), setDone(false)));
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
