@@ -291,6 +291,36 @@ OFFICINE_PG_PORT=$PG_PORT
 EOF
 ensure_dir "$R/var/lib/caddy" 0700 caddy:caddy
 
+# WAL archiving (RPO ≤ 5 min): PostgreSQL's archive_command runs `appliance wal archive` as
+# the postgres user, with its own env file (it cannot read /etc/officine). Written once: the
+# operator turns archiving on there (BACKUP_WAL_ARCHIVING=on, targets) — see INSTALL.md.
+PG_OWN=postgres:postgres
+id postgres >/dev/null 2>&1 || PG_OWN=root:root   # dry-run on a fresh machine
+WAL_DIR="$R/etc/officine-wal"
+WAL_ENV="$WAL_DIR/wal-archive.env"
+ensure_dir "$WAL_DIR" 0750 "root:${PG_OWN#*:}"
+ensure_dir "$WAL_DIR/secrets" 0700 "$PG_OWN"
+if [ ! -f "$WAL_ENV" ]; then
+  put_file "$WAL_ENV" 0640 "root:${PG_OWN#*:}" <<EOF
+# Written once by provisioning/install.sh; read by PostgreSQL's archive_command
+# (appliance wal archive %p %f) as the postgres user. Same settings as appliance.env
+# (config.schema.ts); its secrets (S3 key, SFTP key) go in SECRETS_DIR, 0600 postgres.
+# Until BACKUP_WAL_ARCHIVING=on, segments are released without being shipped.
+BACKUP_WAL_ARCHIVING=off
+BACKUP_WAL_ARCHIVE_TIMEOUT=300
+BACKUP_RECIPIENTS=$(grep -o '^age1[0-9a-z]*' "$RECIPIENTS" 2>/dev/null | paste -sd, -)
+BACKUP_TARGETS=
+DATA_DIR=$WAL_DIR
+SECRETS_DIR=$WAL_DIR/secrets
+LOG_LEVEL=warn
+EOF
+fi
+# The postgresql.conf fragment, rendered by the release's own code (archive_timeout =
+# BACKUP_WAL_ARCHIVE_TIMEOUT of that env file, at most 300 s).
+PG_WAL_CONF=$(node "$SRC/dist/appliance/src/cli/main.js" --env-file "$([ -f "$WAL_ENV" ] && echo "$WAL_ENV" || echo /dev/null)" \
+  wal postgres-conf --archive-env "$WAL_ENV" --cli "$R/opt/officine/current/dist/appliance/src/cli/main.js" --node "$(command -v node)") \
+  || die "configuration PostgreSQL de l'archivage des WAL impossible à produire."
+
 # ---------------------------------------------------------------- PostgreSQL
 step "PostgreSQL (grappe dédiée, 127.0.0.1:$PG_PORT)"
 PGDATA="$R/var/lib/officine-postgresql"
@@ -300,15 +330,37 @@ if [ ! -f "$PGDATA/PG_VERSION" ]; then
   [ "$DRY" = 1 ] || changed "grappe PostgreSQL initialisée"
 fi
 ensure_dir "$R/run/officine-postgresql" 0755 postgres:postgres
+if [ "$DRY" = 1 ]; then
+  say "  [dry-run] $PGDATA/officine.conf (inclus par postgresql.conf) :"
+  printf '%s\n' "$PG_WAL_CONF" | sed 's/^/    /'
+fi
+PG_CONF_CHANGES=$CHANGES
+put_file "$PGDATA/officine.conf" 0600 "$PG_OWN" <<<"$PG_WAL_CONF"
+if [ "$DRY" = 0 ] && ! grep -qx "include_if_exists = 'officine.conf'" "$PGDATA/postgresql.conf"; then
+  printf "\n# Officine Appliance (provisioning/install.sh)\ninclude_if_exists = 'officine.conf'\n" >>"$PGDATA/postgresql.conf"
+  changed "$PGDATA/postgresql.conf inclut officine.conf"
+fi
+PG_CONF_CHANGED=$((CHANGES - PG_CONF_CHANGES))
 if [ "$DRY" = 0 ]; then
+  pg_was_up=0
+  if systemd_mode; then systemctl is-active --quiet officine-postgresql && pg_was_up=1; else services status postgresql >/dev/null 2>&1 && pg_was_up=1; fi
   if systemd_mode; then
     install -m 0644 "$SRC/systemd/officine-postgresql.service" /etc/systemd/system/ && systemctl daemon-reload && systemctl start officine-postgresql
   else
     services start postgresql
   fi
   psql_() { runuser -u postgres -- "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$R/run/officine-postgresql" -p "$PG_PORT" -d postgres "$@"; }
+  if [ "$pg_was_up" = 1 ] && [ "$PG_CONF_CHANGED" -gt 0 ]; then
+    # archive_command and archive_timeout take effect on reload; archive_mode only on restart
+    psql_ -tAc "SELECT pg_reload_conf()" >/dev/null
+    [ "$(psql_ -tAc "SHOW archive_mode")" = on ] || say "  ! redémarrez PostgreSQL (officine-postgresql) pour activer archive_mode."
+  fi
   if [ "$(psql_ -tAc "SELECT 1 FROM pg_roles WHERE rolname='officine'")" != 1 ]; then
     psql_ -c "CREATE ROLE officine LOGIN PASSWORD '$DB_PASSWORD'" && changed "rôle PostgreSQL officine"
+  fi
+  # pg_basebackup (nightly base backup for point-in-time restore) needs REPLICATION
+  if [ "$(psql_ -tAc "SELECT rolreplication FROM pg_roles WHERE rolname='officine'")" != t ]; then
+    psql_ -c "ALTER ROLE officine REPLICATION" && changed "rôle officine : REPLICATION (base physique)"
   fi
   if [ "$(psql_ -tAc "SELECT 1 FROM pg_database WHERE datname='officine'")" != 1 ]; then
     psql_ -c "CREATE DATABASE officine OWNER officine ENCODING 'UTF8' TEMPLATE template0" && changed "base officine"

@@ -10,6 +10,7 @@ import { restoreBackup, RestoreService } from '../backup/restore.service.js';
 import { SigningKey, trustedManifestSigners } from '../backup/signing-key.js';
 import { configuredTargets, openSource, openTarget } from '../backup/targets/target-factory.js';
 import { archiveWalSegment } from '../backup/wal-archive.service.js';
+import { renderPostgresConf, walArchivingSettings } from '../backup/wal-settings.js';
 import { pointInTimeRestore } from '../backup/pitr.service.js';
 import { SecretStore } from '../config/secrets.js';
 import { createLogger } from '../logging/logger.js';
@@ -202,6 +203,12 @@ export function registerBackupCommands(program: Command): void {
     .action(async (path: string, file: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
+      if (config.BACKUP_WAL_ARCHIVING === 'off') {
+        // archive_mode is on from installation (changing it needs a restart); until the
+        // operator turns archiving on with its targets, segments are released unshipped.
+        logger.info({ wal: file }, 'wal archiving off: segment not shipped');
+        return;
+      }
       const targets = (
         await Promise.all(
           configuredTargets(config).map((n) =>
@@ -219,5 +226,17 @@ export function registerBackupCommands(program: Command): void {
       } finally {
         await Promise.all(targets.map((t) => t.close()));
       }
+    });
+
+  wal
+    .command('postgres-conf')
+    .description('Print the postgresql.conf fragment that turns WAL archiving on (archive_timeout = BACKUP_WAL_ARCHIVE_TIMEOUT); used by install.sh.')
+    .requiredOption('--archive-env <file>', 'env file the archive_command reads (readable by the postgres user)')
+    .option('--cli <path>', 'the appliance console PostgreSQL runs', process.argv[1])
+    .option('--node <path>', 'the node binary', process.execPath)
+    .action((opts: { archiveEnv: string; cli: string; node: string }) => {
+      const config = loadConfigOrExit(program.opts<GlobalOptions>());
+      const settings = walArchivingSettings(config, { node: opts.node, cli: resolve(opts.cli), envFile: resolve(opts.archiveEnv) });
+      process.stdout.write(renderPostgresConf(settings, 'Written by provisioning/install.sh (appliance wal postgres-conf): WAL archiving, RPO = archive_timeout.'));
     });
 }

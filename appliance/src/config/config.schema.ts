@@ -76,6 +76,11 @@ export const configSchema = z.object({
   BACKUP_DRILL_PUBLIC_KEY: z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/, 'must be ed25519:BASE64').optional(),
   /** Physical base backups + WAL archiving (point-in-time restore). */
   BACKUP_WAL_ARCHIVING: z.enum(['on', 'off']).default('off'),
+  /**
+   * PostgreSQL's archive_timeout, in seconds: the longest a committed write waits in an
+   * unfinished WAL segment before it is sealed and shipped. The RPO; at most 5 minutes.
+   */
+  BACKUP_WAL_ARCHIVE_TIMEOUT: z.coerce.number().int().min(1).max(300).default(300),
   /** Where pg_dump, pg_restore, pg_basebackup live (Debian: /usr/bin). */
   PG_BIN_DIR: z.string().min(1).default('/usr/bin'),
   /** Where the age and zstd CLIs live. */

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { postgresFlags, walArchivingSettings } from '../backup/wal-settings.js';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config/config.js';
 import type { SecretStore } from '../config/secrets.js';
@@ -31,6 +32,12 @@ export async function openDatabase(config: Config, secrets: SecretStore, logger:
       port: Number(process.env.OFFICINE_EMBEDDED_PG_PORT ?? EMBEDDED_PG_PORT),
       secrets,
       logger,
+      // With WAL archiving on, the embedded cluster archives like production (same
+      // settings, archive_timeout = BACKUP_WAL_ARCHIVE_TIMEOUT) through this console.
+      flags:
+        config.BACKUP_WAL_ARCHIVING === 'on' && process.argv[1]
+          ? postgresFlags(walArchivingSettings(config, { node: process.execPath, cli: process.argv[1], envFile: config.envFile ?? '/dev/null' }))
+          : [],
     });
     await ensureDatabase(cluster.adminUrl, EMBEDDED_DB_NAME);
     url = cluster.urlFor(EMBEDDED_DB_NAME);

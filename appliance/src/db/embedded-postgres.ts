@@ -37,6 +37,8 @@ export interface EmbeddedOptions {
   port: number;
   secrets: SecretStore;
   logger: Logger;
+  /** Extra `postgres -c` flags (e.g. WAL archiving). */
+  flags?: string[];
 }
 
 /**
@@ -67,7 +69,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     persistent: true,
     createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--no-locale'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=on'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=on', ...(opts.flags ?? [])],
     onLog: (m) => opts.logger.debug({ pg: m.trim() }, 'postgres'),
     onError: (m) => opts.logger.warn({ pg: String(m).trim() }, 'postgres'),
   });

@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pgLib from 'pg';
@@ -11,6 +12,7 @@ import { createLogger, type Logger } from '../../src/logging/logger.js';
 import { BackupService } from '../../src/backup/backup.service.js';
 import type { BackupTarget } from '../../src/backup/targets/backup-target.js';
 import { DirectoryStore } from '../../src/backup/targets/directory-store.js';
+import { freePort } from '../../src/backup/throwaway-postgres.js';
 import { createTestDataSource } from '../helpers/db.js';
 import { tempDir } from '../helpers/app.js';
 
@@ -124,4 +126,65 @@ export async function backupFixture(t: Test, opts: { rows?: number; extraEnv?: R
 export function writeFileMode(path: string, data: string, mode: number): void {
   writeFileSync(path, data, { mode });
   chmodSync(path, mode);
+}
+
+/** An ed25519 SSH key pair (no passphrase); returns the public key's SHA256 fingerprint. */
+export function keygen(path: string): string {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path]);
+  return execFileSync('ssh-keygen', ['-lf', `${path}.pub`]).toString().split(' ')[1]!;
+}
+
+export async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, '127.0.0.1', () => (s.end(), res(true)));
+      s.on('error', () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sshd did not listen on ${port}`);
+}
+
+/**
+ * A real sshd on 127.0.0.1 with the given host key, accepting only `authorizedKey`;
+ * `stop()` takes it down (the NAS going away), the test's teardown too.
+ */
+export async function startSshd(t: Test, dir: string, hostKey: string, authorizedKey: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const port = await freePort();
+  const user = execFileSync('id', ['-un']).toString().trim();
+  const cfg = join(dir, `sshd_${port}.conf`);
+  writeFileSync(
+    cfg,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, `sshd_${port}.pid`)}`,
+      `AuthorizedKeysFile ${authorizedKey}`,
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      `AllowUsers ${user}`,
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
+  );
+  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', cfg], { stdio: 'ignore' });
+  const exited = new Promise<void>((res) => sshd.once('exit', () => res()));
+  const stop = async () => {
+    if (sshd.exitCode === null && sshd.signalCode === null) {
+      // its per-connection children too, as when the NAS goes down: open sessions end
+      spawnSync('pkill', ['-TERM', '-P', String(sshd.pid)]);
+      sshd.kill('SIGTERM');
+    }
+    await exited;
+  };
+  t.teardown(stop);
+  await waitPort(port);
+  return { port, stop };
 }

@@ -1,10 +1,9 @@
 // The NAS over SFTP against a real OpenSSH sshd (Debian openssh-server) started on a
 // loopback port with its own host keys and one authorized client key.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { BackupAlert } from '../../src/backup/backup-alerts.js';
 import { layout } from '../../src/backup/backup-manifest.js';
 import { backupTools } from '../../src/backup/backup-settings.js';
@@ -12,61 +11,10 @@ import { restoreBackup, RestoreService } from '../../src/backup/restore.service.
 import { trustedManifestSigners } from '../../src/backup/signing-key.js';
 import { SftpTarget } from '../../src/backup/targets/sftp.target.js';
 import { openTarget } from '../../src/backup/targets/target-factory.js';
-import { freePort } from '../../src/backup/throwaway-postgres.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { tempDir } from '../helpers/app.js';
 import { createTestDatabase, testPgEnv } from '../helpers/db.js';
-import { backupFixture, fingerprint } from './helpers.js';
-
-function keygen(path: string): string {
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path]);
-  return execFileSync('ssh-keygen', ['-lf', `${path}.pub`]).toString().split(' ')[1]!;
-}
-
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1', () => (s.end(), res(true)));
-      s.on('error', () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`sshd did not listen on ${port}`);
-}
-
-/** A real sshd on 127.0.0.1 with the given host key, accepting only `authorizedKey`. */
-async function startSshd(t: Test, dir: string, hostKey: string, authorizedKey: string): Promise<number> {
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const port = await freePort();
-  const user = execFileSync('id', ['-un']).toString().trim();
-  const cfg = join(dir, `sshd_${port}.conf`);
-  writeFileSync(
-    cfg,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKey}`,
-      `PidFile ${join(dir, `sshd_${port}.pid`)}`,
-      `AuthorizedKeysFile ${authorizedKey}`,
-      'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'StrictModes no',
-      'PermitRootLogin prohibit-password',
-      `AllowUsers ${user}`,
-      'Subsystem sftp internal-sftp',
-      '',
-    ].join('\n'),
-  );
-  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', cfg], { stdio: 'ignore' });
-  t.teardown(() => {
-    sshd.kill('SIGTERM');
-  });
-  await waitPort(port);
-  return port;
-}
+import { backupFixture, fingerprint, keygen, startSshd } from './helpers.js';
 
 t.test('NAS over SFTP: pinned host key, verified upload, restore; another host key is refused', async (t) => {
   const dir = tempDir(t, 'officine-sshd-');
@@ -74,8 +22,8 @@ t.test('NAS over SFTP: pinned host key, verified upload, restore; another host k
   const fpB = keygen(join(dir, 'host_b'));
   keygen(join(dir, 'client'));
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client.pub')));
-  const portA = await startSshd(t, dir, join(dir, 'host_a'), join(dir, 'authorized_keys'));
-  const portB = await startSshd(t, dir, join(dir, 'host_b'), join(dir, 'authorized_keys'));
+  const { port: portA } = await startSshd(t, dir, join(dir, 'host_a'), join(dir, 'authorized_keys'));
+  const { port: portB } = await startSshd(t, dir, join(dir, 'host_b'), join(dir, 'authorized_keys'));
   const user = execFileSync('id', ['-un']).toString().trim();
   const nasRoot = join(dir, 'nas');
 

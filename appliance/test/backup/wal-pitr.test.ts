@@ -1,7 +1,10 @@
 // WAL archiving and point-in-time restore on a real cluster (embedded PostgreSQL 15)
-// with archive_mode=on and archive_command = the appliance CLI (`appliance wal archive
-// %p %f`), run by PostgreSQL itself (as the postgres user when the suite runs as root).
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// configured by walArchivingSettings (what install.sh renders for production, with
+// archive_timeout = BACKUP_WAL_ARCHIVE_TIMEOUT: 300 there, 5 here), archive_command = the
+// appliance CLI (`appliance wal archive %p %f`) run by PostgreSQL itself (as the postgres
+// user when the suite runs as root). No pg_switch_wal: only archive_timeout seals segments.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import t from 'tap';
@@ -13,6 +16,7 @@ import { RestoreService } from '../../src/backup/restore.service.js';
 import { SigningKey } from '../../src/backup/signing-key.js';
 import { DirectoryStore } from '../../src/backup/targets/directory-store.js';
 import { startThrowawayPostgres } from '../../src/backup/throwaway-postgres.js';
+import { postgresFlags, walArchivingSettings } from '../../src/backup/wal-settings.js';
 import { SecretStore } from '../../src/config/secrets.js';
 import { APP_VERSION, projectRoot } from '../../src/config/version.js';
 import { createDataSource } from '../../src/db/data-source.js';
@@ -31,21 +35,25 @@ async function q<T extends pg.QueryResultRow = Record<string, unknown>>(url: str
   }
 }
 
-t.test('WAL segments sealed and shipped by archive_command; restore to a point in time', async (t) => {
+const ARCHIVE_TIMEOUT_S = 5;
+// archive_command's own time: node start, zstd + age of a 16 MB segment, write and verify.
+const MARGIN_S = 20;
+
+t.test('RPO: a commit is sealed and shipped within archive_timeout without pg_switch_wal; restore to a point in time recovers it', async (t) => {
   const keysDir = tempDir(t, 'officine-keys-');
   const vault = ageKeyPair(keysDir, 'vault');
   const nasDir = mountTmpfs(t, '0777'); // PostgreSQL's archive_command writes here as the postgres user
   const confDir = tempDir(t, 'officine-walconf-');
   chmodSync(confDir, 0o755);
   const envFile = join(confDir, 'wal-archive.env');
-  writeFileSync(envFile, [`BACKUP_RECIPIENTS=${vault.recipient}`, 'BACKUP_TARGETS=nas', 'NAS_MODE=mount', `NAS_MOUNT_PATH=${nasDir}`, `DATA_DIR=${confDir}`, 'LOG_LEVEL=warn', ''].join('\n'));
+  writeFileSync(envFile, ['BACKUP_WAL_ARCHIVING=on', `BACKUP_RECIPIENTS=${vault.recipient}`, 'BACKUP_TARGETS=nas', 'NAS_MODE=mount', `NAS_MOUNT_PATH=${nasDir}`, `DATA_DIR=${confDir}`, 'LOG_LEVEL=warn', ''].join('\n'));
   chmodSync(envFile, 0o644); // public recipients only: nothing secret in it
   const cli = join(projectRoot(), 'dist/appliance/src/cli/main.js');
-  const archiveCommand = `env -u NODE_OPTIONS -u DATABASE_URL OFFICINE_ENV_FILE=${envFile} ${process.execPath} ${cli} wal archive %p %f`;
-
-  const cluster = await startThrowawayPostgres({
-    flags: ['-c', 'archive_mode=on', '-c', `archive_command=${archiveCommand}`, '-c', 'archive_timeout=60', '-c', 'wal_level=replica'],
+  const config = testConfig(t, {
+    BACKUP_RECIPIENTS: vault.recipient, BACKUP_TARGETS: 'nas', NAS_MODE: 'mount', NAS_MOUNT_PATH: nasDir, BACKUP_WAL_ARCHIVING: 'on', BACKUP_WAL_ARCHIVE_TIMEOUT: String(ARCHIVE_TIMEOUT_S),
   });
+  const settings = walArchivingSettings(config, { node: process.execPath, cli, envFile, unset: ['NODE_OPTIONS', 'DATABASE_URL'] });
+  const cluster = await startThrowawayPostgres({ flags: postgresFlags(settings) });
   t.teardown(() => cluster.stop());
   const dbUrl = withDatabase(cluster.adminUrl, 'app');
   await q(cluster.adminUrl, 'CREATE DATABASE app');
@@ -55,8 +63,7 @@ t.test('WAL segments sealed and shipped by archive_command; restore to a point i
   await migrateUp(ds);
   await ds.query(`CREATE TABLE events (id serial PRIMARY KEY, batch text NOT NULL)`);
   await ds.query(`INSERT INTO events (batch) SELECT 'base' FROM generate_series(1, 100)`);
-
-  const config = testConfig(t, { BACKUP_RECIPIENTS: vault.recipient, BACKUP_TARGETS: 'nas', NAS_MODE: 'mount', NAS_MOUNT_PATH: nasDir, BACKUP_WAL_ARCHIVING: 'on' });
+  t.same(await q(cluster.adminUrl, `SELECT current_setting('archive_timeout') AS v`), [{ v: `${ARCHIVE_TIMEOUT_S}s` }], 'archive_timeout from the config value');
   const secrets = new SecretStore(config.secretsDir);
   const nas = new DirectoryStore('nas', nasDir, { requireMount: true });
   const log = captureLogger();
@@ -65,25 +72,38 @@ t.test('WAL segments sealed and shipped by archive_command; restore to a point i
   t.ok(r.manifest?.base?.startWal.match(/^[0-9A-F]{24}$/), 'manifest records where WAL replay starts');
   t.ok(r.manifest?.artifacts.some((a) => a.kind === 'base_backup'), 'base backup artefact');
 
+  /** The segment that holds everything committed so far (the one before the insert position). */
+  const currentSegment = async () => (await ds.query(`SELECT pg_walfile_name(pg_current_wal_lsn() - 1) AS seg`))[0].seg as string;
+  /** Seconds until `seg` is on the NAS as a sealed segment (or null after `limitS`). */
+  const shippedWithin = async (seg: string, limitS: number): Promise<number | null> => {
+    const t0 = Date.now();
+    while (Date.now() - t0 < limitS * 1000) {
+      if (existsSync(join(nasDir, layout.walDir)) && readdirSync(join(nasDir, layout.walDir)).includes(`${seg}.zst.age`)) return (Date.now() - t0) / 1000;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    return null;
+  };
+
+  // A committed write after the base backup: nothing but archive_timeout ships it.
+  await ds.query(`INSERT INTO events (batch) SELECT 'rpo' FROM generate_series(1, 50)`);
+  const seg = await currentSegment();
+  const shippedAfter = await shippedWithin(seg, ARCHIVE_TIMEOUT_S + MARGIN_S);
+  t.ok(shippedAfter !== null, `segment ${seg} holding the commit shipped within archive_timeout (${ARCHIVE_TIMEOUT_S} s) + ${MARGIN_S} s, without pg_switch_wal`, { shippedAfter });
+  t.comment(`commit sealed and shipped ${shippedAfter} s after it was made`);
+
+  // The point in time to restore to, then a later write (archived the same way) that must not come back.
   await new Promise((res) => setTimeout(res, 1100));
-  await ds.query(`INSERT INTO events (batch) SELECT 'before' FROM generate_series(1, 50)`);
-  const [{ at }] = await ds.query(`SELECT clock_timestamp() AS at`);
-  const until = new Date(at as Date);
+  const until = new Date((await ds.query(`SELECT clock_timestamp() AS at`))[0].at as Date);
   await new Promise((res) => setTimeout(res, 1100));
   await ds.query(`INSERT INTO events (batch) SELECT 'after' FROM generate_series(1, 30)`);
-  const [{ seg }] = await ds.query(`SELECT pg_walfile_name(pg_current_wal_lsn()) AS seg`);
-  await ds.query(`SELECT pg_switch_wal()`);
-
-  // Wait for PostgreSQL to have archived the segment holding the last inserts.
-  let archived: string[] = [];
-  for (let i = 0; i < 300; i++) {
-    archived = readdirSync(join(nasDir, layout.walDir)).filter((n) => n.endsWith('.zst.age'));
-    if (archived.includes(`${seg}.zst.age`)) break;
-    await new Promise((res) => setTimeout(res, 200));
-  }
+  const laterSeg = await currentSegment();
+  t.ok((await shippedWithin(laterSeg, ARCHIVE_TIMEOUT_S + MARGIN_S)) !== null, `later segment ${laterSeg} shipped too`);
+  const archived = readdirSync(join(nasDir, layout.walDir)).filter((n) => n.endsWith('.zst.age'));
   t.ok(archived.includes(`${seg}.zst.age`), `segment ${seg} archived by archive_command`);
-  const sealed = readFileSync(join(nasDir, layout.wal(seg as string)));
+  const sealed = readFileSync(join(nasDir, layout.wal(seg)));
   t.match(sealed.subarray(0, 22).toString(), /^age-encryption\.org\/v1/, 'segment sealed with age');
+  const opened = execFileSync('age', ['-d', '-i', vault.identity, join(nasDir, layout.wal(seg))], { maxBuffer: 64 << 20 });
+  t.equal(opened.readUInt32LE(0), 0xfd2fb528, 'inside the age envelope: a zstd frame');
   const stats = (await q<{ failed_count: string }>(cluster.adminUrl, 'SELECT failed_count::text FROM pg_stat_archiver'))[0]!;
   t.equal(stats.failed_count, '0', 'no archive failures');
 
@@ -103,7 +123,7 @@ t.test('WAL segments sealed and shipped by archive_command; restore to a point i
   t.ok(res.check.ok, 'recovered database verified');
   t.ok(res.previous, 'previous database kept');
   const rows = await q<{ batch: string; n: number }>(dbUrl, `SELECT batch, count(*)::int AS n FROM events GROUP BY batch ORDER BY batch`);
-  t.same(rows, [{ batch: 'base', n: 100 }, { batch: 'before', n: 50 }], 'state at the chosen time: the later rows are absent');
+  t.same(rows, [{ batch: 'base', n: 100 }, { batch: 'rpo', n: 50 }], 'state at the chosen time: the write shipped by archive_timeout is back, the later rows are absent');
 
   // A time before any base backup cannot be served.
   await t.rejects(

@@ -141,6 +141,11 @@ t.test('install.sh installs for real: app answers through Caddy over HTTPS', asy
   t.ok(ps.some((l) => l.startsWith('caddy ') && l.includes(`${root}/opt/officine/current/Caddyfile`)), 'Caddy runs as caddy');
   t.ok(ps.some((l) => l.startsWith('postgres ') && l.includes(`${root}/var/lib/officine-postgresql`)), 'PostgreSQL runs as postgres');
   t.ok(ps.some((l) => l.startsWith('officine ') && l.includes('main.js scheduler')), 'scheduler runs as officine');
+  // WAL archiving configured by install.sh (RPO ≤ 5 min), effective in the running cluster
+  const settings = Object.fromEntries((await query<{ name: string; setting: string }>(`SELECT name, setting FROM pg_settings WHERE name IN ('archive_mode', 'archive_timeout', 'wal_level')`)).map((r) => [r.name, r.setting]));
+  t.same(settings, { archive_mode: 'on', archive_timeout: '300', wal_level: 'replica' }, 'archive_mode on, archive_timeout 300 s in the installed cluster');
+  t.same(await query(`SELECT rolreplication FROM pg_roles WHERE rolname = 'officine'`), [{ rolreplication: true }], 'officine may take base backups');
+  t.equal(modes('etc/officine-wal/wal-archive.env'), '640', 'archive_command env file 0640');
 });
 
 t.test('a second run changes nothing', async (t) => {
