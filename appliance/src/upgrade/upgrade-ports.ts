@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pgLib from 'pg';
@@ -191,6 +191,36 @@ export class HttpHealthGate implements HealthGate {
       await c.query('SELECT count(*) FROM pharmacies');
     });
   }
+}
+
+/** The upgrade journal under DATA_DIR: one JSON line per step, kept across database restores. */
+export function upgradeJournalFile(dataDir: string): string {
+  return join(dataDir, 'upgrades', 'journal.jsonl');
+}
+
+/** One line of the upgrade journal. */
+export interface UpgradeJournalEntry {
+  at: string;
+  action: string;
+  from?: string;
+  to?: string;
+  [detail: string]: unknown;
+}
+
+/** The last `n` entries of the upgrade journal, oldest first (unreadable lines skipped). */
+export function readUpgradeJournal(dataDir: string, n: number): UpgradeJournalEntry[] {
+  const file = upgradeJournalFile(dataDir);
+  if (!existsSync(file)) return [];
+  const out: UpgradeJournalEntry[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as UpgradeJournalEntry);
+    } catch {
+      /* a torn last line (power loss mid-append): skipped */
+    }
+  }
+  return out.slice(-n);
 }
 
 /**

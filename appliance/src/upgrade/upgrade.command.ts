@@ -9,6 +9,7 @@ import { DEFAULT_ENV_FILE, type Config } from '../config/config.js';
 import { AppError } from '../http/errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import type { BundleLimits } from './bundle-verifier.js';
+import type { ReleaseManifest } from './release-manifest.js';
 import { acceptKeyList, parseKeyList } from './release-signing.js';
 import {
   CliPreUpgradeBackup,
@@ -18,6 +19,7 @@ import {
   ReleaseCodeMigrator,
   SystemdServices,
   UpgradeAuditTrail,
+  upgradeJournalFile,
   type ServiceController,
 } from './upgrade-ports.js';
 import { ReleaseLayout, UpgradeService, verifyBundle, type UpgradeDeps } from './upgrade.service.js';
@@ -56,25 +58,46 @@ export function upgradeDepsFromConfig(config: Config, logger: Logger, db?: DataS
     backup: new CliPreUpgradeBackup(layout.currentLink, env, config.BACKUP_TARGETS.length > 0),
     migrator: new ReleaseCodeMigrator(config.DATABASE_URL),
     health: new HttpHealthGate(`http://127.0.0.1:${config.PORT}/readyz`, config.DATABASE_URL, config.UPGRADE_HEALTH_TIMEOUT_S * 1000),
-    audit: new UpgradeAuditTrail(logger, join(config.dataDir, 'upgrades', 'journal.jsonl'), db),
+    audit: new UpgradeAuditTrail(logger, upgradeJournalFile(config.dataDir), db),
     clock: { now: () => new Date() },
   };
 }
 
-/** Applies one bundle (the console's `apply` and the path unit's `apply-requested`); exits on failure. */
-async function applyBundle(config: Config, logger: Logger, bundle: string): Promise<number> {
-  let db: DataSource | undefined;
+/** Checks a bundle against this appliance's pinned keys, version and limits; installs nothing. */
+export function verifyBundleWithConfig(config: Config, bundle: string): Promise<ReleaseManifest> {
+  return verifyBundle(bundle, {
+    installDir: config.INSTALL_DIR,
+    pinned: parseKeyList(readFileSync(config.RELEASE_KEYS_FILE)),
+    limits: bundleLimits(config),
+    clock: { now: () => new Date() },
+  });
+}
+
+/**
+ * Applies one bundle with the real system (CLI `apply`, the path unit's
+ * `apply-requested`, the console menu); throws on refusal or failure. `db`: an open
+ * connection for the audit log, else one is opened for the upgrade.
+ */
+export async function applyBundleWithConfig(config: Config, logger: Logger, bundle: string, db?: DataSource): Promise<ReleaseManifest> {
+  let own: DataSource | undefined;
+  if (!db && config.DATABASE_URL) {
+    own = createDataSource(config.DATABASE_URL, { poolSize: 1, applicationName: 'officine-upgrade' });
+    await own.initialize();
+  }
   try {
-    if (config.DATABASE_URL) {
-      db = createDataSource(config.DATABASE_URL, { poolSize: 1, applicationName: 'officine-upgrade' });
-      await db.initialize();
-    }
-    const m = await new UpgradeService(upgradeDepsFromConfig(config, logger, db)).apply(bundle);
-    await db?.destroy();
+    return await new UpgradeService(upgradeDepsFromConfig(config, logger, db ?? own)).apply(bundle);
+  } finally {
+    await own?.destroy().catch(() => undefined);
+  }
+}
+
+/** The CLI's apply: prints the outcome in French, exits 1 on failure. */
+async function applyBundle(config: Config, logger: Logger, bundle: string): Promise<number> {
+  try {
+    const m = await applyBundleWithConfig(config, logger, bundle);
     process.stdout.write(`Mise à jour appliquée : version ${m.version} en service.\n`);
     return 0;
   } catch (err) {
-    await db?.destroy().catch(() => undefined);
     fail(logger, err, err instanceof AppError ? err.userMessage : 'la mise à jour a échoué');
   }
 }
@@ -90,12 +113,7 @@ export function registerUpgradeCommand(program: Command): void {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
       try {
-        const m = await verifyBundle(bundle, {
-          installDir: config.INSTALL_DIR,
-          pinned: parseKeyList(readFileSync(config.RELEASE_KEYS_FILE)),
-          limits: bundleLimits(config),
-          clock: { now: () => new Date() },
-        });
+        const m = await verifyBundleWithConfig(config, bundle);
         process.stdout.write(`Paquet valide : version ${m.version} (${m.files.length} fichiers, expire le ${m.expires_at}).\n`);
       } catch (err) {
         fail(logger, err, err instanceof AppError ? err.userMessage : 'paquet refusé');

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack, type Header as TarHeaders } from 'tar-stream';
+import { buildBundle } from '../../src/upgrade/bundle-builder.js';
 import type { ReleaseFile } from '../../src/upgrade/release-tree.js';
 
 /** Writes a small fake release tree (package.json with `version` + a few files) and lists it. */
@@ -99,4 +100,17 @@ export function overlayRelease(files: ReleaseFile[], overlayDir: string, overlay
     byPath.set(path, { abs, path, mode: 0o644 });
   }
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * A small bundle of a tiny release (plus `overlay` files) in `workDir`, signed with
+ * `keyPem` (unsigned without it), valid 30 days, from 0.1.0. Returns its path.
+ */
+export async function buildTinyBundle(workDir: string, opts: { version: string; keyPem?: string; overlay?: Record<string, string>; name?: string }): Promise<string> {
+  const name = opts.name ?? `tiny-${opts.version}${opts.keyPem ? '' : '-unsigned'}`;
+  const tree = join(workDir, name);
+  const files = overlayRelease(writeTinyRelease(tree, opts.version), tree, opts.overlay ?? {});
+  const out = join(workDir, `${name}.tar.gz`);
+  await buildBundle({ files, version: opts.version, minFromVersion: '0.1.0', expiresAt: new Date(Date.now() + 30 * 86400_000), signingKeyPem: opts.keyPem, out, gzipLevel: 1 });
+  return out;
 }
