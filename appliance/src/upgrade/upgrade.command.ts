@@ -7,6 +7,8 @@ import { createDataSource } from '../db/data-source.js';
 import { fail, loadConfigOrExit, type GlobalOptions } from '../cli/bootstrap.js';
 import { DEFAULT_ENV_FILE, type Config } from '../config/config.js';
 import { AppError } from '../http/errors.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { consoleActor } from '../cli/users.command.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import type { BundleLimits } from './bundle-verifier.js';
 import type { ReleaseManifest } from './release-manifest.js';
@@ -156,18 +158,47 @@ export function registerUpgradeCommand(program: Command): void {
   upgrade
     .command('trust-keys <keylist> <signature>')
     .description('Replace the pinned release keys with a new list signed by a currently pinned key (higher serial only).')
-    .action((keylist: string, signature: string) => {
+    .action(async (keylist: string, signature: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
+      // the pinned keys decide which code runs as root: every decision goes to the audit log
+      const audit = async (action: string, level: 'warning' | 'alert', details: Record<string, unknown>) => {
+        if (!config.DATABASE_URL) return;
+        const db = createDataSource(config.DATABASE_URL, { poolSize: 1, applicationName: 'officine-upgrade' });
+        await db.initialize();
+        const actor = consoleActor({ command: 'upgrade trust-keys' });
+        try {
+          await recordAudit(db, { ...actor, action, level, details: { ...actor.details, ...details } });
+        } finally {
+          await db.destroy();
+        }
+      };
+      let current;
       try {
-        const current = parseKeyList(readFileSync(config.RELEASE_KEYS_FILE));
-        const text = readFileSync(keylist);
-        const verdict = acceptKeyList(current, text, readFileSync(signature));
-        if (!verdict.ok) throw new Error(`liste de clés refusée (${verdict.reason})`);
+        current = parseKeyList(readFileSync(config.RELEASE_KEYS_FILE));
+      } catch (err) {
+        fail(logger, err, 'clés épinglées illisibles (RELEASE_KEYS_FILE)');
+      }
+      let verdict;
+      let text: Buffer;
+      try {
+        text = readFileSync(keylist);
+        verdict = acceptKeyList(current, text, readFileSync(signature));
+      } catch (err) {
+        fail(logger, err, 'liste de clés illisible');
+      }
+      try {
+        if (!verdict.ok) {
+          await audit('upgrade.keys_refused', 'alert', { reason: verdict.reason, pinnedSerial: current.serial });
+          throw new Error(`liste de clés refusée (${verdict.reason})`);
+        }
         const tmp = `${config.RELEASE_KEYS_FILE}.new`;
         writeFileSync(tmp, text, { mode: 0o644 });
+        const keys = verdict.list.keys.map((k) => k.id);
+        // audited before it takes effect: a rotation that cannot be audited does not happen
+        await audit('upgrade.keys_rotated', 'warning', { fromSerial: current.serial, serial: verdict.list.serial, keys });
         renameSync(tmp, config.RELEASE_KEYS_FILE);
-        logger.info({ serial: verdict.list.serial, keys: verdict.list.keys.map((k) => k.id) }, 'release keys rotated');
+        logger.info({ serial: verdict.list.serial, keys }, 'release keys rotated');
         process.stdout.write(`Clés de publication remplacées (série ${verdict.list.serial}, ${verdict.list.keys.length} clé(s)).\n`);
       } catch (err) {
         fail(logger, err, 'rotation des clés refusée');
