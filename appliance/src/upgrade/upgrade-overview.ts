@@ -71,7 +71,14 @@ export function upgradeOverview(config: Config, runningVersion: string, historyL
     lines.push(`Historique (dernières étapes, ${upgradeJournalFile(config.dataDir)}) :`);
     for (const e of history) {
       const versions = e.to ? `${e.from ?? '?'} → ${e.to}` : (e.from ?? '');
-      const why = typeof e.error === 'string' ? ` : ${e.error.slice(0, 80)}` : '';
+      const why =
+        typeof e.error === 'string'
+          ? ` : ${e.error.slice(0, 80)}`
+          : e.action === 'upgrade.backup'
+            ? typeof e.backupId === 'string'
+              ? ` : ${e.backupId} (${e.backupStatus === 'verified' ? 'vérifiée' : 'PARTIELLE'})`
+              : ' : aucune cible configurée'
+            : '';
       lines.push(`  ${when(new Date(e.at))}  ${(STEP[e.action] ?? e.action).padEnd(24)} ${versions}${why}`);
     }
   }

@@ -10,7 +10,7 @@ import { buildKeyList, generateReleaseKey } from '../../src/upgrade/release-sign
 import { UpgradeAuditTrail, upgradeJournalFile } from '../../src/upgrade/upgrade-ports.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { tempDir } from '../helpers/app.js';
-import { buildTinyBundle, writeInstalledRelease } from '../helpers/bundle.js';
+import { buildTinyBundle, migrationEntryPointsOverlay, readyzServer, writeInstalledRelease } from '../helpers/bundle.js';
 import { CLI, cliEnv, waitFor } from '../helpers/ops-process.js';
 
 /** A private tmux server driving `appliance console` on a real pseudo-terminal. */
@@ -69,7 +69,9 @@ t.test('console menu through tmux: status, read-only only after confirmation, lo
   const staged = join(incomingDir(dir), `${'a'.repeat(24)}.bundle`);
   mkdirSync(incomingDir(dir), { recursive: true });
   copyFileSync(await buildTinyBundle(work, { version: '0.2.0' }), staged);
-  const signed = await buildTinyBundle(work, { version: '0.2.0', keyPem: releaseKey.privatePem });
+  const signed = await buildTinyBundle(work, { version: '0.2.0', keyPem: releaseKey.privatePem, overlay: migrationEntryPointsOverlay() });
+  const servicesLog = join(dir, 'services.log');
+  writeFileSync(servicesLog, '');
   await new UpgradeAuditTrail(createLogger('silent'), upgradeJournalFile(dir), undefined).record('upgrade.completed', { from: '0.0.9', to: '0.1.0' });
   const journalBefore = readFileSync(upgradeJournalFile(dir), 'utf8');
   const logDir = join(dir, 'logs');
@@ -80,6 +82,11 @@ t.test('console menu through tmux: status, read-only only after confirmation, lo
     INSTALL_DIR: installDir,
     RELEASE_KEYS_FILE: keysFile,
     LOG_DIR: logDir,
+    // the upgrade's stop/start and health gate (no backup target: the local snapshot only)
+    PORT: String(await readyzServer(t)),
+    SERVICE_MANAGER: 'command',
+    SERVICE_STOP_COMMAND: `echo stop >> '${servicesLog}'`,
+    SERVICE_START_COMMAND: `echo start >> '${servicesLog}'`,
   });
   const script = join(dir, 'console.sh');
   const exports = Object.entries(env).map(([k, v]) => `export ${k}='${String(v).replace(/'/g, `'\\''`)}'`).join('\n');
@@ -200,7 +207,31 @@ t.test('console menu through tmux: status, read-only only after confirmation, lo
   t.equal(readlinkSync(join(installDir, 'current')), join('releases', '0.1.0'), 'current unchanged');
   t.same(releases(), ['0.1.0'], 'nothing unpacked');
   t.equal(readFileSync(upgradeJournalFile(dir), 'utf8'), journalBefore, 'no upgrade step journaled');
+  t.equal(readFileSync(servicesLog, 'utf8'), '', 'services untouched');
   tmux.type('');
+
+  // The same bundle with « oui »: applied by the upgrade service, then in the history.
+  await tmux.menu();
+  tmux.type('8');
+  await tmux.expect(/Archive à appliquer/, 'the upgrade prompt');
+  tmux.type(signed);
+  await tmux.expect(/Tapez « oui » pour confirmer :$/, 'the confirmation');
+  tmux.type('oui');
+  s = await tmux.expect(/Appuyez sur Entrée/, 'the outcome');
+  t.match(s, /Mise à jour appliquée : version 0\.2\.0 en service/, 'applied after « oui »');
+  t.equal(readlinkSync(join(installDir, 'current')), join('releases', '0.2.0'), 'current switched');
+  t.equal(readFileSync(servicesLog, 'utf8'), 'stop\nstart\n', 'services stopped and started once');
+  tmux.type('');
+  await tmux.menu();
+  tmux.type('8');
+  s = await tmux.expect(/Archive à appliquer/, 'the upgrade screen again');
+  t.match(s, /Version en service : 0\.2\.0/, 'the new version');
+  t.match(s, /sauvegarde préalable\s+0\.1\.0 → 0\.2\.0 : aucune cible configurée/, 'history: the backup step (no target here)');
+  t.match(s, /TERMINÉE\s+0\.1\.0 → 0\.2\.0/, 'history: this upgrade');
+  tmux.type('');
+  await tmux.expect(/Appuyez sur Entrée/, 'back');
+  tmux.type('');
+
 
   // Disable (confirmed), then quit.
   await tmux.menu();

@@ -2,18 +2,15 @@
 // real `appliance backup run` of the current release (pg_dump | zstd | age onto a NAS
 // mount, verified there), taken before anything is stopped or switched, and recorded in
 // the upgrade journal and the audit log. A failing backup stops the upgrade untouched.
-import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pgLib from 'pg';
 import t, { type Test } from 'tap';
 import { projectRoot } from '../../src/config/version.js';
 import { buildKeyList, generateReleaseKey } from '../../src/upgrade/release-signing.js';
 import { readUpgradeJournal } from '../../src/upgrade/upgrade-ports.js';
 import { tempDir } from '../helpers/app.js';
-import { buildTinyBundle, writeInstalledRelease } from '../helpers/bundle.js';
+import { buildTinyBundle, migrationEntryPointsOverlay, readyzServer, writeInstalledRelease } from '../helpers/bundle.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { runCli } from '../helpers/ops-process.js';
 import { backupFixture, fingerprint } from '../backup/helpers.js';
@@ -49,16 +46,13 @@ async function upgradeFixture(t: Test, nasPath: string, f: Awaited<ReturnType<ty
   const key = generateReleaseKey();
   const keysFile = join(dir, 'release-keys.json');
   writeFileSync(keysFile, JSON.stringify(buildKeyList([key.publicKey], 1)));
-  const reexport = (mod: string, name: string) => `export { ${name} } from '${pathToFileURL(join(root, 'dist/appliance/src/db', mod)).href}';\n`;
   mkdirSync(join(dir, 'work'));
   const bundle = await buildTinyBundle(join(dir, 'work'), {
     version: '0.2.0',
     keyPem: key.privatePem,
-    overlay: { 'dist/appliance/src/db/data-source.js': reexport('data-source.js', 'createDataSource'), 'dist/appliance/src/db/migrator.js': reexport('migrator.js', 'migrateUp') },
+    overlay: migrationEntryPointsOverlay(),
   });
-  const server = createServer((req, res) => res.writeHead(req.url === '/readyz' ? 200 : 404).end());
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const port = await readyzServer(t);
   const servicesLog = join(dir, 'services.log');
   writeFileSync(servicesLog, '');
   const env: NodeJS.ProcessEnv = {
@@ -76,7 +70,7 @@ async function upgradeFixture(t: Test, nasPath: string, f: Awaited<ReturnType<ty
     NAS_MOUNT_PATH: nasPath,
     INSTALL_DIR: installDir,
     RELEASE_KEYS_FILE: keysFile,
-    PORT: String((server.address() as AddressInfo).port),
+    PORT: String(port),
     SERVICE_MANAGER: 'command',
     SERVICE_STOP_COMMAND: `echo stop >> '${servicesLog}'`,
     SERVICE_START_COMMAND: `echo start >> '${servicesLog}'`,
