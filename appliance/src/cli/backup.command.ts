@@ -14,7 +14,7 @@ import { renderPostgresConf, walArchivingSettings } from '../backup/wal-settings
 import { pointInTimeRestore } from '../backup/pitr.service.js';
 import { SecretStore } from '../config/secrets.js';
 import { createLogger } from '../logging/logger.js';
-import { fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
+import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
 
 const mb = (n: number) => (n / 1048576).toFixed(1);
 
@@ -28,7 +28,8 @@ export function registerBackupCommands(program: Command): void {
     .option('--json', 'print a JSON summary instead of text')
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      // --json: stdout is the summary alone (the upgrade's pre-backup parses it), logs go to stderr
+      const logger = opts.json ? cliLogger(config.LOG_LEVEL) : createLogger(config.LOG_LEVEL);
       try {
         const rt = await openRuntime(config, logger);
         const targets = await Promise.all(configuredTargets(config).map((n) => openTarget(config, n)));

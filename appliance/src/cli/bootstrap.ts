@@ -4,7 +4,13 @@ import { APP_VERSION } from '../config/version.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { migrateUp } from '../db/migrator.js';
 import type { AppContext } from '../http/app-context.js';
+import pino from 'pino';
 import { createLogger, type Logger } from '../logging/logger.js';
+
+/** Logs of operator commands on stderr, so stdout stays the command's answer (text or --json). */
+export function cliLogger(level: string): Logger {
+  return createLogger(level, pino.destination({ fd: 2, sync: true }));
+}
 
 /** Options every command accepts. */
 export interface GlobalOptions {

@@ -1,8 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { pendingMigrations } from '../db/migrator.js';
-import { createLogger, type Logger } from '../logging/logger.js';
 import { ConsoleMenu, type ConsoleActions } from '../ops/console/console-menu.js';
 import { buildAlerting, buildStatusService } from '../ops/ops.factory.js';
 import { ReadOnlyRepository } from '../ops/read-only/read-only.repository.js';
@@ -14,15 +12,12 @@ import { BackupRecordRepository } from '../backup/backup-record.repository.js';
 import { allJobs } from '../scheduler/all-jobs.js';
 import { runJobOnce } from '../scheduler/job-runner.js';
 import { databaseUrl } from '../ops/ops-runtime.js';
+import { recentLogLines } from '../logging/log-retention.js';
+import { AppError } from '../http/errors.js';
 import { probeWeb } from '../ops/status/status.probes.js';
 import { renderStatus } from '../ops/status/status.presenter.js';
 import type { AppContext } from '../http/app-context.js';
-import { fail, loadConfigOrExit, openRuntime, type GlobalOptions, type Runtime } from './bootstrap.js';
-
-/** Logs of operator commands go to stderr, so stdout stays the command's answer. */
-function cliLogger(level: string): Logger {
-  return createLogger(level, pino.destination({ fd: 2, sync: true }));
-}
+import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions, type Runtime } from './bootstrap.js';
 
 /** The local operator as the switch's actor: the OS account in the audit log and the label. */
 function operator(via: 'cli' | 'console'): SwitchActor {
@@ -118,11 +113,48 @@ function consoleActions(app: AppContext): ConsoleActions {
       return [`ALERTE : journal d’audit altéré (${v.problems.length} problème(s) sur ${v.rows} entrée(s)) :`, ...v.problems.map((p) => `  - entrée ${p.id} : ${p.kind === 'modified' ? 'modifiée après écriture' : 'chaînage rompu'}`)].join('\n');
     },
     async logs() {
+      if (app.config.LOG_DIR) {
+        const lines = recentLogLines(app.config.LOG_DIR, 40);
+        if (!lines.length) return `Aucun journal dans ${app.config.LOG_DIR}.`;
+        return [`Derniers journaux (${app.config.LOG_DIR}) :`, ...lines.map(renderLogLine)].join('\n');
+      }
       const r = spawnSync('journalctl', ['-u', 'officine-appliance', '-u', 'officine-scheduler', '-n', '40', '--no-pager', '-o', 'cat'], { encoding: 'utf8', timeout: 5000 });
       if (r.error || r.status !== 0) return 'Journaux indisponibles ici (journalctl absent ou service officine-appliance inconnu).';
       return r.stdout || '(journal vide)';
     },
+    async upgradeOverview() {
+      const { upgradeOverview } = await import('../upgrade/upgrade-overview.js');
+      return upgradeOverview(app.config, app.version);
+    },
+    async verifyUpgrade(bundle) {
+      const { verifyBundleWithConfig } = await import('../upgrade/upgrade.command.js');
+      try {
+        const m = await verifyBundleWithConfig(app.config, bundle);
+        return { ok: true, version: m.version, text: `Paquet valide : version ${m.version} (${m.files.length} fichiers, expire le ${m.expires_at}).` };
+      } catch (err) {
+        return { ok: false, text: err instanceof AppError ? err.userMessage : `Paquet illisible : ${(err as Error).message}` };
+      }
+    },
+    async applyUpgrade(bundle) {
+      const { applyBundleWithConfig } = await import('../upgrade/upgrade.command.js');
+      try {
+        const m = await applyBundleWithConfig(app.config, app.logger, bundle, app.db);
+        return `Mise à jour appliquée : version ${m.version} en service. Quittez la console (0) et relancez-la pour utiliser la nouvelle version.`;
+      } catch (err) {
+        return err instanceof AppError ? err.userMessage : `Échec de la mise à jour : ${(err as Error).message}`;
+      }
+    },
   };
+}
+
+/** One JSON log line as « heure niveau message » (anything else as it is). */
+function renderLogLine(line: string): string {
+  try {
+    const o = JSON.parse(line) as { time?: string; level?: string; msg?: string };
+    return `  ${o.time ?? ''} ${(o.level ?? '').padEnd(5)} ${o.msg ?? line}`;
+  } catch {
+    return `  ${line}`;
+  }
 }
 
 /** `appliance status`, `appliance readonly`, `appliance alerts`, `appliance console`. */

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import type { Config } from '../config/config.js';
@@ -34,6 +34,23 @@ export class DailyLogFiles implements DestinationStream {
     }
     writeSync(this.fd, line);
   }
+}
+
+/** The last `n` lines of the daily log files (newest day last), for the console. */
+export function recentLogLines(dir: string, n: number): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => FILE_RE.test(f)).sort();
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const f of names.reverse()) {
+    const lines = readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l.trim());
+    out.unshift(...lines.slice(-(n - out.length)));
+    if (out.length >= n) break;
+  }
+  return out;
 }
 
 /** Deletes the daily log files older than `retentionDays` (by the date in their name). */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pgLib from 'pg';
@@ -19,9 +19,12 @@ export interface DatabaseSnapshots {
   restore(file: string): Promise<void>;
 }
 
-/** The pre-upgrade (off-site) backup; `appliance backup run` once the backup module is there. */
+/** What the pre-upgrade backup produced: a backup id and status, or nothing when no target is configured. */
+export type PreUpgradeBackupResult = { result: 'no_target' } | { result: 'done'; backupId: string; status: 'verified' | 'partial' };
+
+/** The pre-upgrade (off-site) backup: `appliance backup run` of the current release. */
 export interface PreUpgradeBackup {
-  run(label: string): Promise<'done' | 'no_target'>;
+  run(label: string): Promise<PreUpgradeBackupResult>;
 }
 
 /** Runs a release's schema migrations (with that release's code). */
@@ -41,15 +44,25 @@ export interface UpgradeAudit {
   record(action: string, details: Record<string, unknown>): Promise<void>;
 }
 
-/** Runs a program; rejects with its last output lines when it exits non-zero. */
-export function runProgram(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
+/**
+ * Runs a program; rejects with its last output lines when it exits non-zero. Resolves
+ * with the last lines of both streams, or with the whole stdout (up to 1 MB) when
+ * `stdout` is set (a program's machine-readable answer).
+ */
+export function runProgram(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; stdout?: boolean } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-8000)));
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out = (out + c.toString()).slice(-8000);
+      if (opts.stdout && stdout.length < 1024 * 1024) stdout += c.toString();
+    });
     child.stderr.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-8000)));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args[0] ?? ''} exited ${code}: ${out.trim().slice(-1500)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(opts.stdout ? stdout : out) : reject(new Error(`${cmd} ${args[0] ?? ''} exited ${code}: ${out.trim().slice(-1500)}`)),
+    );
     // A program that exits without reading its input (most do) closes the pipe: EPIPE
     // here is not an error of ours, and unhandled it would crash the upgrade mid-rollback.
     child.stdin.on('error', () => undefined);
@@ -150,17 +163,27 @@ export class ReleaseCodeMigrator implements ReleaseMigrator {
 }
 
 /**
- * Runs `appliance backup run` (the encrypted off-site backup) from the current release.
- * With no backup target configured yet (a fresh install) there is nothing to back up to:
- * that is reported as 'no_target' and the upgrade relies on its local rollback snapshot.
- * A configured backup that fails stops the upgrade before anything is touched.
+ * Runs `appliance backup run --json` (the encrypted off-site backup, verified on each
+ * target) from the current release. With no backup target configured yet (a fresh
+ * install) there is nothing to back up to: that is reported as 'no_target' and the
+ * upgrade relies on its local rollback snapshot. A configured backup that fails (exit
+ * non-zero: no target verified) stops the upgrade before anything is touched.
  */
 export class CliPreUpgradeBackup implements PreUpgradeBackup {
   constructor(private readonly releaseDir: string, private readonly env: NodeJS.ProcessEnv, private readonly targetsConfigured: boolean) {}
-  async run(_label: string): Promise<'done' | 'no_target'> {
-    if (!this.targetsConfigured) return 'no_target';
-    await runProgram(process.execPath, [join(this.releaseDir, 'dist/appliance/src/cli/main.js'), 'backup', 'run'], { env: this.env });
-    return 'done';
+  async run(_label: string): Promise<PreUpgradeBackupResult> {
+    if (!this.targetsConfigured) return { result: 'no_target' };
+    const out = await runProgram(process.execPath, [join(this.releaseDir, 'dist/appliance/src/cli/main.js'), 'backup', 'run', '--json'], { env: this.env, stdout: true });
+    let summary: { id?: unknown; status?: unknown };
+    try {
+      summary = JSON.parse(out) as typeof summary;
+    } catch {
+      throw new Error(`backup run --json: unreadable answer: ${out.slice(0, 300)}`);
+    }
+    if (typeof summary.id !== 'string' || (summary.status !== 'verified' && summary.status !== 'partial')) {
+      throw new Error(`backup run --json: no verified backup (${String(summary.status)})`);
+    }
+    return { result: 'done', backupId: summary.id, status: summary.status };
   }
 }
 
@@ -191,6 +214,36 @@ export class HttpHealthGate implements HealthGate {
       await c.query('SELECT count(*) FROM pharmacies');
     });
   }
+}
+
+/** The upgrade journal under DATA_DIR: one JSON line per step, kept across database restores. */
+export function upgradeJournalFile(dataDir: string): string {
+  return join(dataDir, 'upgrades', 'journal.jsonl');
+}
+
+/** One line of the upgrade journal. */
+export interface UpgradeJournalEntry {
+  at: string;
+  action: string;
+  from?: string;
+  to?: string;
+  [detail: string]: unknown;
+}
+
+/** The last `n` entries of the upgrade journal, oldest first (unreadable lines skipped). */
+export function readUpgradeJournal(dataDir: string, n: number): UpgradeJournalEntry[] {
+  const file = upgradeJournalFile(dataDir);
+  if (!existsSync(file)) return [];
+  const out: UpgradeJournalEntry[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as UpgradeJournalEntry);
+    } catch {
+      /* a torn last line (power loss mid-append): skipped */
+    }
+  }
+  return out.slice(-n);
 }
 
 /**

@@ -7,8 +7,11 @@ import { createDataSource } from '../db/data-source.js';
 import { fail, loadConfigOrExit, type GlobalOptions } from '../cli/bootstrap.js';
 import { DEFAULT_ENV_FILE, type Config } from '../config/config.js';
 import { AppError } from '../http/errors.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { consoleActor } from '../cli/users.command.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import type { BundleLimits } from './bundle-verifier.js';
+import type { ReleaseManifest } from './release-manifest.js';
 import { acceptKeyList, parseKeyList } from './release-signing.js';
 import {
   CliPreUpgradeBackup,
@@ -18,6 +21,7 @@ import {
   ReleaseCodeMigrator,
   SystemdServices,
   UpgradeAuditTrail,
+  upgradeJournalFile,
   type ServiceController,
 } from './upgrade-ports.js';
 import { ReleaseLayout, UpgradeService, verifyBundle, type UpgradeDeps } from './upgrade.service.js';
@@ -56,25 +60,46 @@ export function upgradeDepsFromConfig(config: Config, logger: Logger, db?: DataS
     backup: new CliPreUpgradeBackup(layout.currentLink, env, config.BACKUP_TARGETS.length > 0),
     migrator: new ReleaseCodeMigrator(config.DATABASE_URL),
     health: new HttpHealthGate(`http://127.0.0.1:${config.PORT}/readyz`, config.DATABASE_URL, config.UPGRADE_HEALTH_TIMEOUT_S * 1000),
-    audit: new UpgradeAuditTrail(logger, join(config.dataDir, 'upgrades', 'journal.jsonl'), db),
+    audit: new UpgradeAuditTrail(logger, upgradeJournalFile(config.dataDir), db),
     clock: { now: () => new Date() },
   };
 }
 
-/** Applies one bundle (the console's `apply` and the path unit's `apply-requested`); exits on failure. */
-async function applyBundle(config: Config, logger: Logger, bundle: string): Promise<number> {
-  let db: DataSource | undefined;
+/** Checks a bundle against this appliance's pinned keys, version and limits; installs nothing. */
+export function verifyBundleWithConfig(config: Config, bundle: string): Promise<ReleaseManifest> {
+  return verifyBundle(bundle, {
+    installDir: config.INSTALL_DIR,
+    pinned: parseKeyList(readFileSync(config.RELEASE_KEYS_FILE)),
+    limits: bundleLimits(config),
+    clock: { now: () => new Date() },
+  });
+}
+
+/**
+ * Applies one bundle with the real system (CLI `apply`, the path unit's
+ * `apply-requested`, the console menu); throws on refusal or failure. `db`: an open
+ * connection for the audit log, else one is opened for the upgrade.
+ */
+export async function applyBundleWithConfig(config: Config, logger: Logger, bundle: string, db?: DataSource): Promise<ReleaseManifest> {
+  let own: DataSource | undefined;
+  if (!db && config.DATABASE_URL) {
+    own = createDataSource(config.DATABASE_URL, { poolSize: 1, applicationName: 'officine-upgrade' });
+    await own.initialize();
+  }
   try {
-    if (config.DATABASE_URL) {
-      db = createDataSource(config.DATABASE_URL, { poolSize: 1, applicationName: 'officine-upgrade' });
-      await db.initialize();
-    }
-    const m = await new UpgradeService(upgradeDepsFromConfig(config, logger, db)).apply(bundle);
-    await db?.destroy();
+    return await new UpgradeService(upgradeDepsFromConfig(config, logger, db ?? own)).apply(bundle);
+  } finally {
+    await own?.destroy().catch(() => undefined);
+  }
+}
+
+/** The CLI's apply: prints the outcome in French, exits 1 on failure. */
+async function applyBundle(config: Config, logger: Logger, bundle: string): Promise<number> {
+  try {
+    const m = await applyBundleWithConfig(config, logger, bundle);
     process.stdout.write(`Mise à jour appliquée : version ${m.version} en service.\n`);
     return 0;
   } catch (err) {
-    await db?.destroy().catch(() => undefined);
     fail(logger, err, err instanceof AppError ? err.userMessage : 'la mise à jour a échoué');
   }
 }
@@ -90,12 +115,7 @@ export function registerUpgradeCommand(program: Command): void {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
       try {
-        const m = await verifyBundle(bundle, {
-          installDir: config.INSTALL_DIR,
-          pinned: parseKeyList(readFileSync(config.RELEASE_KEYS_FILE)),
-          limits: bundleLimits(config),
-          clock: { now: () => new Date() },
-        });
+        const m = await verifyBundleWithConfig(config, bundle);
         process.stdout.write(`Paquet valide : version ${m.version} (${m.files.length} fichiers, expire le ${m.expires_at}).\n`);
       } catch (err) {
         fail(logger, err, err instanceof AppError ? err.userMessage : 'paquet refusé');
@@ -138,18 +158,47 @@ export function registerUpgradeCommand(program: Command): void {
   upgrade
     .command('trust-keys <keylist> <signature>')
     .description('Replace the pinned release keys with a new list signed by a currently pinned key (higher serial only).')
-    .action((keylist: string, signature: string) => {
+    .action(async (keylist: string, signature: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = createLogger(config.LOG_LEVEL);
+      // the pinned keys decide which code runs as root: every decision goes to the audit log
+      const audit = async (action: string, level: 'warning' | 'alert', details: Record<string, unknown>) => {
+        if (!config.DATABASE_URL) return;
+        const db = createDataSource(config.DATABASE_URL, { poolSize: 1, applicationName: 'officine-upgrade' });
+        await db.initialize();
+        const actor = consoleActor({ command: 'upgrade trust-keys' });
+        try {
+          await recordAudit(db, { ...actor, action, level, details: { ...actor.details, ...details } });
+        } finally {
+          await db.destroy();
+        }
+      };
+      let current;
       try {
-        const current = parseKeyList(readFileSync(config.RELEASE_KEYS_FILE));
-        const text = readFileSync(keylist);
-        const verdict = acceptKeyList(current, text, readFileSync(signature));
-        if (!verdict.ok) throw new Error(`liste de clés refusée (${verdict.reason})`);
+        current = parseKeyList(readFileSync(config.RELEASE_KEYS_FILE));
+      } catch (err) {
+        fail(logger, err, 'clés épinglées illisibles (RELEASE_KEYS_FILE)');
+      }
+      let verdict;
+      let text: Buffer;
+      try {
+        text = readFileSync(keylist);
+        verdict = acceptKeyList(current, text, readFileSync(signature));
+      } catch (err) {
+        fail(logger, err, 'liste de clés illisible');
+      }
+      try {
+        if (!verdict.ok) {
+          await audit('upgrade.keys_refused', 'alert', { reason: verdict.reason, pinnedSerial: current.serial });
+          throw new Error(`liste de clés refusée (${verdict.reason})`);
+        }
         const tmp = `${config.RELEASE_KEYS_FILE}.new`;
         writeFileSync(tmp, text, { mode: 0o644 });
+        const keys = verdict.list.keys.map((k) => k.id);
+        // audited before it takes effect: a rotation that cannot be audited does not happen
+        await audit('upgrade.keys_rotated', 'warning', { fromSerial: current.serial, serial: verdict.list.serial, keys });
         renameSync(tmp, config.RELEASE_KEYS_FILE);
-        logger.info({ serial: verdict.list.serial, keys: verdict.list.keys.map((k) => k.id) }, 'release keys rotated');
+        logger.info({ serial: verdict.list.serial, keys }, 'release keys rotated');
         process.stdout.write(`Clés de publication remplacées (série ${verdict.list.serial}, ${verdict.list.keys.length} clé(s)).\n`);
       } catch (err) {
         fail(logger, err, 'rotation des clés refusée');

@@ -119,8 +119,21 @@ export class UpgradeService {
     renameSync(staging, target);
     await audit('upgrade.verified', { to, files: manifest.files.length });
 
-    const backup = await deps.backup.run(`pre-upgrade-${to}`);
-    await audit('upgrade.backup', { to, result: backup });
+    let backup;
+    try {
+      backup = await deps.backup.run(`pre-upgrade-${to}`);
+    } catch (err) {
+      // nothing stopped or switched yet: drop the unpacked release, the current one keeps serving
+      rmSync(target, { recursive: true, force: true });
+      await audit('upgrade.failed', { to, step: 'backup', error: (err as Error).message.slice(0, 2000) });
+      throw new AppError(
+        500,
+        'upgrade_backup_failed',
+        `Mise à jour annulée : la sauvegarde préalable a échoué (version ${from} toujours en service, rien n’a été modifié). Vérifiez les cibles de sauvegarde (appliance backup status).`,
+        `pre-upgrade backup failed: ${(err as Error).message}`,
+      );
+    }
+    await audit('upgrade.backup', backup.result === 'done' ? { to, result: 'done', backupId: backup.backupId, backupStatus: backup.status } : { to, result: backup.result });
 
     const snapshot = join(deps.snapshotDir, `pre-upgrade-${from}-to-${to}.dump`);
     let step = 'prepare';

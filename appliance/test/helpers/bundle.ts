@@ -1,9 +1,15 @@
 import { createReadStream, createWriteStream, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Test } from 'tap';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack, type Header as TarHeaders } from 'tar-stream';
+import { buildBundle } from '../../src/upgrade/bundle-builder.js';
 import type { ReleaseFile } from '../../src/upgrade/release-tree.js';
+import { projectRoot } from '../../src/config/version.js';
 
 /** Writes a small fake release tree (package.json with `version` + a few files) and lists it. */
 export function writeTinyRelease(dir: string, version: string): ReleaseFile[] {
@@ -99,4 +105,38 @@ export function overlayRelease(files: ReleaseFile[], overlayDir: string, overlay
     byPath.set(path, { abs, path, mode: 0o644 });
   }
   return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * A small bundle of a tiny release (plus `overlay` files) in `workDir`, signed with
+ * `keyPem` (unsigned without it), valid 30 days, from 0.1.0. Returns its path.
+ */
+export async function buildTinyBundle(workDir: string, opts: { version: string; keyPem?: string; overlay?: Record<string, string>; name?: string }): Promise<string> {
+  const name = opts.name ?? `tiny-${opts.version}${opts.keyPem ? '' : '-unsigned'}`;
+  const tree = join(workDir, name);
+  const files = overlayRelease(writeTinyRelease(tree, opts.version), tree, opts.overlay ?? {});
+  const out = join(workDir, `${name}.tar.gz`);
+  await buildBundle({ files, version: opts.version, minFromVersion: '0.1.0', expiresAt: new Date(Date.now() + 30 * 86400_000), signingKeyPem: opts.keyPem, out, gzipLevel: 1 });
+  return out;
+}
+
+/**
+ * Overlay for a tiny release that an upgrade can migrate with: its migration entry
+ * points (the contract ReleaseCodeMigrator imports) re-export this build's, so the
+ * real migrator runs (no new migration) without packing the whole application.
+ */
+export function migrationEntryPointsOverlay(): Record<string, string> {
+  const reexport = (mod: string, name: string) => `export { ${name} } from '${pathToFileURL(join(projectRoot(), 'dist/appliance/src/db', mod)).href}';\n`;
+  return {
+    'dist/appliance/src/db/data-source.js': reexport('data-source.js', 'createDataSource'),
+    'dist/appliance/src/db/migrator.js': reexport('migrator.js', 'migrateUp'),
+  };
+}
+
+/** A loopback server answering 200 on /readyz only (the upgrade health gate's target); returns its port. */
+export async function readyzServer(t: Test): Promise<number> {
+  const server = createServer((req, res) => res.writeHead(req.url === '/readyz' ? 200 : 404).end());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  return (server.address() as AddressInfo).port;
 }

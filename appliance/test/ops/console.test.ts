@@ -1,10 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pgLib from 'pg';
 import t from 'tap';
+import { createLogger } from '../../src/logging/logger.js';
+import { DailyLogFiles } from '../../src/logging/log-retention.js';
+import { incomingDir } from '../../src/upgrade/apply-request.js';
+import { buildKeyList, generateReleaseKey } from '../../src/upgrade/release-signing.js';
+import { UpgradeAuditTrail, upgradeJournalFile } from '../../src/upgrade/upgrade-ports.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { tempDir } from '../helpers/app.js';
+import { buildTinyBundle, migrationEntryPointsOverlay, readyzServer, writeInstalledRelease } from '../helpers/bundle.js';
 import { CLI, cliEnv, waitFor } from '../helpers/ops-process.js';
 
 /** A private tmux server driving `appliance console` on a real pseudo-terminal. */
@@ -48,10 +54,40 @@ async function readOnlyEnabled(url: string): Promise<boolean> {
   }
 }
 
-t.test('console menu through tmux: status, read-only only after confirmation', async (t) => {
+t.test('console menu through tmux: status, read-only only after confirmation, logs, upgrade', async (t) => {
   const db = await createTestDatabase(t);
   const dir = tempDir(t, 'officine-console-');
-  const env = cliEnv(db.url, dir, { PUBLIC_URL: 'https://officine.groupement.test', LOG_LEVEL: 'warn' });
+  // An installed release 0.1.0 with pinned release keys, an unsigned bundle staged from the
+  // admin page, a signed 0.2.0 bundle, one past upgrade in the journal, and a log file.
+  const installDir = join(dir, 'opt');
+  writeInstalledRelease(installDir, '0.1.0');
+  const releaseKey = generateReleaseKey();
+  const keysFile = join(dir, 'release-keys.json');
+  writeFileSync(keysFile, JSON.stringify(buildKeyList([releaseKey.publicKey], 1)));
+  const work = join(dir, 'bundles');
+  mkdirSync(work);
+  const staged = join(incomingDir(dir), `${'a'.repeat(24)}.bundle`);
+  mkdirSync(incomingDir(dir), { recursive: true });
+  copyFileSync(await buildTinyBundle(work, { version: '0.2.0' }), staged);
+  const signed = await buildTinyBundle(work, { version: '0.2.0', keyPem: releaseKey.privatePem, overlay: migrationEntryPointsOverlay() });
+  const servicesLog = join(dir, 'services.log');
+  writeFileSync(servicesLog, '');
+  await new UpgradeAuditTrail(createLogger('silent'), upgradeJournalFile(dir), undefined).record('upgrade.completed', { from: '0.0.9', to: '0.1.0' });
+  const journalBefore = readFileSync(upgradeJournalFile(dir), 'utf8');
+  const logDir = join(dir, 'logs');
+  createLogger('info', new DailyLogFiles(logDir)).info({ port: 8080 }, 'marqueur du journal pour la console');
+  const env = cliEnv(db.url, dir, {
+    PUBLIC_URL: 'https://officine.groupement.test',
+    LOG_LEVEL: 'warn',
+    INSTALL_DIR: installDir,
+    RELEASE_KEYS_FILE: keysFile,
+    LOG_DIR: logDir,
+    // the upgrade's stop/start and health gate (no backup target: the local snapshot only)
+    PORT: String(await readyzServer(t)),
+    SERVICE_MANAGER: 'command',
+    SERVICE_STOP_COMMAND: `echo stop >> '${servicesLog}'`,
+    SERVICE_START_COMMAND: `echo start >> '${servicesLog}'`,
+  });
   const script = join(dir, 'console.sh');
   const exports = Object.entries(env).map(([k, v]) => `export ${k}='${String(v).replace(/'/g, `'\\''`)}'`).join('\n');
   // The pane stays open after the console exits (so its last screen and exit code can be read).
@@ -136,10 +172,66 @@ t.test('console menu through tmux: status, read-only only after confirmation', a
   tmux.type('');
   await tmux.menu();
 
-  // An entry whose module is not merged yet.
-  tmux.type('8');
-  await tmux.expect(/Mise à jour : .*pas encore disponible/, 'the not-yet message');
+  // Logs: the daily log files of LOG_DIR.
+  tmux.type('7');
+  s = await tmux.expect(/Appuyez sur Entrée/, 'the logs');
+  t.match(s, /Derniers journaux/, 'logs heading');
+  t.match(s, /info\s+marqueur du journal pour la console/, 'the line written to LOG_DIR, rendered');
   tmux.type('');
+  await tmux.menu();
+
+  // Upgrade: version, staged bundles and history; an unsigned bundle is refused in French.
+  const releases = () => readdirSync(join(installDir, 'releases')).sort();
+  tmux.type('8');
+  s = await tmux.expect(/Archive à appliquer \(numéro ci-dessus ou chemin ; Entrée pour revenir\) :$/, 'the upgrade screen');
+  t.match(s, /Version en service : 0\.1\.0/, 'shows the installed version');
+  t.match(s, new RegExp(`1\\) ${staged}`), 'lists the bundle staged from the admin page');
+  t.match(s, /TERMINÉE\s+0\.0\.9 → 0\.1\.0/, 'shows the upgrade history from the journal');
+  tmux.type('1');
+  s = await tmux.expect(/Appuyez sur Entrée/, 'the verdict');
+  t.match(s, /Paquet refusé : il n’est pas signé\./, 'the French refusal of an unsigned bundle');
+  t.notMatch(s, /Tapez « oui »/, 'no confirmation is asked for a refused bundle');
+  t.same(releases(), ['0.1.0'], 'nothing unpacked');
+  tmux.type('');
+  await tmux.menu();
+
+  // A valid bundle by path: verified, then « non » changes nothing.
+  tmux.type('8');
+  await tmux.expect(/Archive à appliquer/, 'the upgrade prompt');
+  tmux.type(signed);
+  s = await tmux.expect(/Tapez « oui » pour confirmer :$/, 'the confirmation');
+  t.match(s, /Paquet valide : version 0\.2\.0/, 'verified before asking');
+  t.match(s, /Passer à la version 0\.2\.0 \?/, 'names the version it would install');
+  tmux.type('non');
+  await tmux.expect(/Annulé : rien n’a été modifié/, 'the cancellation');
+  t.equal(readlinkSync(join(installDir, 'current')), join('releases', '0.1.0'), 'current unchanged');
+  t.same(releases(), ['0.1.0'], 'nothing unpacked');
+  t.equal(readFileSync(upgradeJournalFile(dir), 'utf8'), journalBefore, 'no upgrade step journaled');
+  t.equal(readFileSync(servicesLog, 'utf8'), '', 'services untouched');
+  tmux.type('');
+
+  // The same bundle with « oui »: applied by the upgrade service, then in the history.
+  await tmux.menu();
+  tmux.type('8');
+  await tmux.expect(/Archive à appliquer/, 'the upgrade prompt');
+  tmux.type(signed);
+  await tmux.expect(/Tapez « oui » pour confirmer :$/, 'the confirmation');
+  tmux.type('oui');
+  s = await tmux.expect(/Appuyez sur Entrée/, 'the outcome');
+  t.match(s, /Mise à jour appliquée : version 0\.2\.0 en service/, 'applied after « oui »');
+  t.equal(readlinkSync(join(installDir, 'current')), join('releases', '0.2.0'), 'current switched');
+  t.equal(readFileSync(servicesLog, 'utf8'), 'stop\nstart\n', 'services stopped and started once');
+  tmux.type('');
+  await tmux.menu();
+  tmux.type('8');
+  s = await tmux.expect(/Archive à appliquer/, 'the upgrade screen again');
+  t.match(s, /Version en service : 0\.2\.0/, 'the new version');
+  t.match(s, /sauvegarde préalable\s+0\.1\.0 → 0\.2\.0 : aucune cible configurée/, 'history: the backup step (no target here)');
+  t.match(s, /TERMINÉE\s+0\.1\.0 → 0\.2\.0/, 'history: this upgrade');
+  tmux.type('');
+  await tmux.expect(/Appuyez sur Entrée/, 'back');
+  tmux.type('');
+
 
   // Disable (confirmed), then quit.
   await tmux.menu();

@@ -22,9 +22,13 @@ export interface ConsoleActions {
   verifyAudit(): Promise<string>;
   /** Recent log lines, or a French explanation why there are none. */
   logs(): Promise<string>;
+  /** Installed version, bundles staged from the admin page, recent upgrade steps. */
+  upgradeOverview(): Promise<{ text: string; staged: string[] }>;
+  /** Verifies a bundle (installs nothing): its version, or the French refusal. */
+  verifyUpgrade(bundle: string): Promise<{ ok: true; version: string; text: string } | { ok: false; text: string }>;
+  /** Applies a bundle (backup, migration, switch, automatic rollback); French outcome. */
+  applyUpgrade(bundle: string): Promise<string>;
 }
-
-const NOT_YET = 'Cette fonction n’est pas encore disponible dans cette version de l’appliance.';
 
 interface Entry {
   label: string;
@@ -87,7 +91,6 @@ export class ConsoleMenu {
 
   private async entries(): Promise<Entry[]> {
     const ro = await this.actions.readOnly().catch(() => null);
-    const notYet = (label: string): Entry => ({ label, run: async () => this.print(`${label} : ${NOT_YET}`) });
     return [
       { label: 'État détaillé', run: async () => this.print(await this.actions.status()) },
       ro?.enabled
@@ -125,9 +128,34 @@ export class ConsoleMenu {
       { label: 'Utilisateurs', run: async () => this.print(await this.actions.users()) },
       { label: 'Vérifier le journal d’audit', run: async () => this.print(await this.actions.verifyAudit()) },
       { label: 'Journaux', run: async () => this.print(await this.actions.logs()) },
-      notYet('Mise à jour'),
+      { label: 'Mise à jour', run: () => this.upgrade() },
       { label: 'Envoyer une alerte de test', run: async () => this.print(await this.actions.testAlerts()) },
     ];
+  }
+
+  /** Shows the version and history, then verifies and (after « oui ») applies a bundle. */
+  private async upgrade(): Promise<void> {
+    const overview = await this.actions.upgradeOverview();
+    this.print(overview.text);
+    this.print();
+    const answer = await this.ask(
+      overview.staged.length
+        ? 'Archive à appliquer (numéro ci-dessus ou chemin ; Entrée pour revenir) : '
+        : 'Chemin de l’archive à appliquer (Entrée pour revenir) : ',
+    );
+    if (!answer) return;
+    const bundle = /^\d+$/.test(answer) ? overview.staged[Number(answer) - 1] : answer;
+    if (!bundle) {
+      this.print(`Aucune archive numéro ${answer}.`);
+      return;
+    }
+    this.print(`Vérification de ${bundle}…`);
+    const verdict = await this.actions.verifyUpgrade(bundle);
+    this.print(verdict.text);
+    if (!verdict.ok) return;
+    if (!(await this.confirm(`Passer à la version ${verdict.version} ? Les services seront arrêtés puis redémarrés (sauvegarde préalable, retour automatique en cas d’échec).`))) return;
+    this.print('Mise à jour en cours…');
+    this.print(await this.actions.applyUpgrade(bundle));
   }
 
   /** Runs the menu until « 0 », Ctrl-D or Ctrl-C. */
