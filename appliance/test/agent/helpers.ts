@@ -83,35 +83,20 @@ export function refusalReasons(logs: Record<string, unknown>[]): string[] {
   return logs.filter((l) => l.event === 'agent_message_refused').map((l) => l.reason as string);
 }
 
-/**
- * A loopback HTTP proxy in front of the appliance that records every raw agent
- * message body (what crossed HTTP), and can answer 503 (read-only) for a while.
- */
+/** A loopback HTTP proxy in front of the appliance that records every raw agent message body (what crossed HTTP). */
 export interface CapturingProxy {
   url: string;
   bodies: Buffer[];
-  /** While > 0, message requests get 503 read-only and are not forwarded; decremented per request. */
-  unavailable: number;
-  served503: number;
 }
 
 export async function startCapturingProxy(t: Test, target: () => string): Promise<CapturingProxy> {
-  const state: CapturingProxy = { url: '', bodies: [], unavailable: 0, served503: 0 };
+  const state: CapturingProxy = { url: '', bodies: [] };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (req.url === AGENT_API.messages) {
-        if (state.unavailable > 0) {
-          state.unavailable--;
-          state.served503++;
-          res.writeHead(503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { code: 'read_only', message: 'Appliance en lecture seule.' } }));
-          return;
-        }
-        state.bodies.push(body);
-      }
+      if (req.url === AGENT_API.messages) state.bodies.push(body);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
       fetch(target() + req.url, { method: req.method, headers, body: req.method === 'GET' ? undefined : body })
