@@ -3,7 +3,7 @@ import { Direction, sharedSecret } from '../protocol/channel-crypto.js';
 import { ENVELOPE_CONTENT_TYPE, EpochKeys, openEnvelope, parseEnvelope, sealCompressed, type EnvelopeHeader } from '../protocol/envelope.js';
 import { AGENT_API, serverMessageSchema, type ServerMessage } from '../protocol/messages.js';
 import type { AgentConfig, AgentState, AgentStore } from '../store/agent-store.js';
-import { httpPost, type HttpAnswer } from './http-post.js';
+import { httpPost, parseRetryAfter, type HttpAnswer } from './http-post.js';
 
 /** The server refused the message with a channel code (agent_revoked, counter_below_hwm, …). */
 export class ChannelRefusal extends Error {
@@ -17,11 +17,15 @@ export class ChannelRefusal extends Error {
   }
 }
 
-/** The server could not be reached or answered 5xx/429 (including 503 read-only): retry later. */
+/**
+ * The server could not be reached or answered 5xx/429 (including 503 read-only): retry
+ * later — after `retryAfterMs` when the server said how long (Retry-After).
+ */
 export class TransportError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'TransportError';
@@ -121,7 +125,14 @@ export class ChannelClient {
       throw new TransportError(`serveur injoignable : ${(err as Error).message}`);
     }
     const buf = res.body;
-    if (res.status >= 500 || res.status === 429 || res.status === 408) throw new TransportError(`serveur indisponible (HTTP ${res.status})`, res.status);
+    if (res.status >= 500 || res.status === 429 || res.status === 408) {
+      const retryAfterMs = parseRetryAfter(String(res.headers['retry-after'] ?? ''), this.now());
+      // The kill switch (X-Officine-Read-Only) is no fault: say plainly that the agent waits.
+      const message = res.headers['x-officine-read-only'] === '1'
+        ? `appliance en lecture seule (HTTP ${res.status}) : les lots restent dans la file d’attente, reprise automatique`
+        : `serveur indisponible (HTTP ${res.status})`;
+      throw new TransportError(message, res.status, retryAfterMs);
+    }
     if (res.status !== 200) {
       let err: { code?: string; details?: Record<string, unknown> } = {};
       try {

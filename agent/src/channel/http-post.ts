@@ -1,11 +1,25 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
-/** A minimal HTTP answer: status, content type and the whole body. */
+/** A minimal HTTP answer: status, content type, headers and the whole body. */
 export interface HttpAnswer {
   status: number;
   contentType: string;
+  headers: IncomingHttpHeaders;
   body: Buffer;
+}
+
+/**
+ * A `Retry-After` header in milliseconds from `nowMs`: delta-seconds or an HTTP date
+ * (a date in the past is 0). Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(value: string | undefined, nowMs: number = Date.now()): number | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // Only an HTTP date (always "… GMT"): Date.parse would take "-5" or "12" for a year.
+  const at = /^[A-Za-z]{3}, .+ GMT$/.test(v) ? Date.parse(v) : NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 /**
@@ -26,7 +40,7 @@ export function httpPost(url: URL, body: Buffer, contentType: string, timeoutMs:
           if (size > maxAnswerBytes) req.destroy(new Error('answer too large'));
           else chunks.push(c);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), headers: res.headers, body: Buffer.concat(chunks) }));
         res.on('error', reject);
       },
     );

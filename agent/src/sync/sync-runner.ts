@@ -22,6 +22,19 @@ export function backoffDelay(b: Backoff, attempt: number, random: () => number =
   return Math.floor(random() * Math.min(b.maxMs, b.baseMs * 2 ** Math.min(attempt, 30)));
 }
 
+/**
+ * Delay before retry number `attempt` after a failure. When the server said how long to
+ * wait (Retry-After, e.g. 300 s while read-only) that wait is honoured, clamped to
+ * [baseMs, maxMs] so the agent still comes back within a bounded time, plus up to 20 %
+ * jitter so agents told the same thing do not return in step: the delay lies in
+ * [w, 1.2·w] with w the clamped wait. Otherwise, the exponential backoff.
+ */
+export function retryDelay(b: Backoff, attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+  if (retryAfterMs === undefined) return backoffDelay(b, attempt, random);
+  const wait = Math.min(b.maxMs, Math.max(b.baseMs, retryAfterMs));
+  return wait + Math.floor(random() * wait * 0.2);
+}
+
 /** Thrown when the server revoked this agent: nothing more will be sent. */
 export class AgentRevokedError extends Error {
   constructor() {
@@ -70,7 +83,7 @@ export function compressMessage(msg: AgentMessage): Buffer {
  * that drains the spool in order, deleting an entry only once the server has
  * acknowledged its batch id. The two run side by side; while the appliance is
  * unreachable or read-only (503) the extractor keeps spooling, the sender backs
- * off with jitter and resumes by itself.
+ * off with jitter (honouring Retry-After, capped) and resumes by itself.
  */
 export class SyncRunner {
   private readonly state: AgentState;
@@ -161,7 +174,8 @@ export class SyncRunner {
 
   /**
    * Sends one spool entry until acknowledged. Outages (network, 429, 502–504, 503
-   * read-only) are retried for ever with backoff. A refusal that the same batch will
+   * read-only) are retried for ever with backoff, or after the server's Retry-After
+   * (capped, see retryDelay). A refusal that the same batch will
    * meet again — `batch_rejected` (the database refused it), `payload_invalid`, or a
    * plain 500 while the server answers a hello — is retried `deadLetterAfter` times,
    * then the batch is parked (returns true: the sender goes on with the next one).
@@ -193,10 +207,11 @@ export class SyncRunner {
           this.park(e, err as Error, faults);
           return true;
         }
-        const delay = backoffDelay(this.backoff, attempt);
+        const retryAfterMs = err instanceof TransportError ? err.retryAfterMs : undefined;
+        const delay = retryDelay(this.backoff, attempt, retryAfterMs);
         this.state.lastError = (err as Error).message;
         if (attempt === 0) this.store.writeState(this.state); // so `status` shows the outage
-        this.logger.warn({ batchId: e.batchId, attempt, delayMs: delay, code: (err as ChannelRefusal).code, status: (err as TransportError).status, msg: (err as Error).message }, 'send failed, will retry');
+        this.logger.warn({ batchId: e.batchId, attempt, delayMs: delay, retryAfterMs, code: (err as ChannelRefusal).code, status: (err as TransportError).status, msg: (err as Error).message }, 'send failed, will retry');
         await sleep(delay, signal);
       }
     }

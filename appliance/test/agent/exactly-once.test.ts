@@ -1,5 +1,4 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import { SyncRunner } from '../../../agent/src/sync/sync-runner.js';
 import { agentChannelService } from '../../src/agent-channel/agent-channel.factory.js';
 import { IngestBatchSink, type BatchSink } from '../../src/agent-channel/batch-sink.js';
 import { IngestService } from '../../src/ingest/ingest.service.js';
-import { createPharmacy, enrolmentCode, factCounts, startChannelApp, type FactCounts } from './helpers.js';
+import { createPharmacy, enrolmentCode, factChecksums, factCounts, FACT_TABLES, startChannelApp, type FactCounts } from './helpers.js';
 
 const root = projectRoot();
 const APPLIANCE = join(root, 'dist/appliance/src/cli/main.js');
@@ -142,24 +141,19 @@ t.test('kill -9 of the agent mid-sync and of the appliance mid-batch: every line
   )) as { channel: number; ingest: number }[];
   t.equal(b!.ingest, b!.channel, `one ingest batch per channel batch (${b!.channel})`);
 
-  // Checksums: the fact table's values against the source, computed independently.
-  const sourceLines = (src.prepare(`SELECT id, quantite, CAST(ROUND(prix_unitaire_ttc * 100) AS INTEGER) AS cents, CAST(ROUND(cout_unitaire_ht * 100) AS INTEGER) AS cost, cip13, type_vente FROM ventes_lignes ORDER BY id`).all() as { id: number; quantite: number; cents: number; cost: number; cip13: string; type_vente: string }[]).map(
-    (r) => `${r.id}|${r.quantite}|${r.cents}|${r.cost}|${r.cip13}|${r.type_vente}`,
-  );
+  // The analytics read the rollups: they must agree with the source too.
   const sourceSums = src.prepare(`SELECT count(*) AS n, sum(quantite) AS q, sum(CAST(ROUND(prix_unitaire_ttc * 100) AS INTEGER) * quantite) AS ttc FROM ventes_lignes`).get() as { n: number; q: number; ttc: number };
   src.close();
-  const serverLines = ((await ds.query(
-    `SELECT source_id, quantity, unit_price_ttc_cents, unit_cost_ht_cents, product_code, sale_type FROM sales_lines WHERE pharmacy_id = $1 ORDER BY source_id::int`,
-    [pharmacyId],
-  )) as { source_id: string; quantity: number; unit_price_ttc_cents: number; unit_cost_ht_cents: number; product_code: string; sale_type: string }[]).map(
-    (r) => `${r.source_id}|${r.quantity}|${r.unit_price_ttc_cents}|${r.unit_cost_ht_cents}|${r.product_code}|${r.sale_type}`,
-  );
-  // The analytics read the rollups: they must agree with the source too.
   const [roll] = (await ds.query(`SELECT sum(lines)::int AS n, sum(quantity)::int AS q, sum(amount_ttc_cents)::bigint AS ttc FROM sales_rollups WHERE pharmacy_id = $1`, [pharmacyId])) as { n: number; q: number; ttc: string }[];
   t.same({ n: roll!.n, q: roll!.q, ttc: Number(roll!.ttc) }, { n: sourceSums.n, q: sourceSums.q, ttc: sourceSums.ttc }, 'sales rollups (what analytics read) equal the source: lines, quantity, amount');
-  const sha = (lines: string[]) => createHash('sha256').update(lines.join('\n')).digest('hex');
-  t.equal(serverLines.length, sourceLines.length);
-  t.equal(sha(serverLines), sha(sourceLines), 'sales_lines checksum equals the source');
+
+  // Content checksums of every fact table: its values against the source, computed independently.
+  const sums = await factChecksums(lgo, ds, pharmacyId);
+  t.same(Object.keys(sums.stored).sort(), Object.keys(FACT_TABLES).sort(), 'a checksum for each of the seven fact tables');
+  for (const entity of Object.keys(FACT_TABLES)) {
+    t.ok(sums.source[entity]!.rows > 0, `${entity}: the source has rows (${sums.source[entity]!.rows})`);
+    t.same(sums.stored[entity], sums.source[entity], `${FACT_TABLES[entity]!.table}: row count and content checksum equal the source`);
+  }
 });
 
 t.test('appliance dies mid-batch (rows written, transaction not committed): the batch arrives once, after retry', async (t) => {
@@ -204,4 +198,6 @@ t.test('appliance dies mid-batch (rows written, transaction not committed): the 
   t.equal(b, 1, 'the interrupted batch was recorded once, on its retry');
   t.equal(i, 1, 'and ingested once');
   t.equal(store.spool().list().length, 0, 'spool empty');
+  const sums = await factChecksums(join(dir, 'lgo', 'lgo.db'), srv.ds, pharmacyId);
+  for (const entity of Object.keys(FACT_TABLES)) t.same(sums.stored[entity], sums.source[entity], `${FACT_TABLES[entity]!.table}: row count and content checksum equal the source`);
 });

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Test } from 'tap';
@@ -83,35 +83,20 @@ export function refusalReasons(logs: Record<string, unknown>[]): string[] {
   return logs.filter((l) => l.event === 'agent_message_refused').map((l) => l.reason as string);
 }
 
-/**
- * A loopback HTTP proxy in front of the appliance that records every raw agent
- * message body (what crossed HTTP), and can answer 503 (read-only) for a while.
- */
+/** A loopback HTTP proxy in front of the appliance that records every raw agent message body (what crossed HTTP). */
 export interface CapturingProxy {
   url: string;
   bodies: Buffer[];
-  /** While > 0, message requests get 503 read-only and are not forwarded; decremented per request. */
-  unavailable: number;
-  served503: number;
 }
 
 export async function startCapturingProxy(t: Test, target: () => string): Promise<CapturingProxy> {
-  const state: CapturingProxy = { url: '', bodies: [], unavailable: 0, served503: 0 };
+  const state: CapturingProxy = { url: '', bodies: [] };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (req.url === AGENT_API.messages) {
-        if (state.unavailable > 0) {
-          state.unavailable--;
-          state.served503++;
-          res.writeHead(503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { code: 'read_only', message: 'Appliance en lecture seule.' } }));
-          return;
-        }
-        state.bodies.push(body);
-      }
+      if (req.url === AGENT_API.messages) state.bodies.push(body);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
       fetch(target() + req.url, { method: req.method, headers, body: req.method === 'GET' ? undefined : body })
@@ -196,4 +181,84 @@ export async function factRows(ds: DataSource, pharmacyId: string): Promise<numb
   let n = 0;
   for (const { table } of Object.values(FACT_TABLES)) n += ((await ds.query(`SELECT count(*)::int AS n FROM ${table} WHERE pharmacy_id = $1`, [pharmacyId])) as { n: number }[])[0]!.n;
   return n;
+}
+
+/**
+ * Per fact table, the same values projected from the reference LGO (SQLite, as the LGO
+ * stores them: euros, Paris wall-clock times, French supplier kinds) and from PostgreSQL
+ * (cents, timestamptz, canonical kinds), each row as one `|`-joined line. Written
+ * independently of the agent's conversions, so a wrong unit, rounding, time zone or a lost
+ * or duplicated row changes the checksum.
+ */
+const CHECKSUM_PROJECTIONS: Record<string, { source: string; stored: string }> = {
+  product: {
+    source: `SELECT cip13 || '|' || libelle || '|' || famille || '|' || printf('%.2f', taux_tva) || '|' || coalesce(laboratoire, '') AS l FROM produits`,
+    stored: `SELECT code || '|' || label || '|' || family || '|' || vat_rate::text || '|' || coalesce(lab, '') AS l FROM pharmacy_products WHERE pharmacy_id = $1`,
+  },
+  supplier: {
+    source: `SELECT id || '|' || raison_sociale || '|' || CASE type_fournisseur WHEN 'grossiste' THEN 'wholesaler' WHEN 'laboratoire' THEN 'lab' ELSE 'other' END AS l FROM fournisseurs`,
+    stored: `SELECT source_id || '|' || name || '|' || kind AS l FROM suppliers WHERE pharmacy_id = $1`,
+  },
+  stock: {
+    source: `SELECT jour_stock || '|' || cip13 || '|' || quantite || '|' || CAST(ROUND(pamp * 100) AS INTEGER) AS l FROM stock`,
+    stored: `SELECT snapshot_on::text || '|' || product_code || '|' || quantity || '|' || wac_ht_cents AS l FROM stock_snapshots WHERE pharmacy_id = $1`,
+  },
+  purchase_line: {
+    source: `SELECT id || '|' || fournisseur_id || '|' || cip13 || '|' || coalesce(commande, '') || '|' || statut || '|' || date_commande || '|' || substr(date_reception, 1, 10) || '|' ||
+                    quantite || '|' || unites_gratuites || '|' || CAST(ROUND(prix_catalogue_ht * 100) AS INTEGER) || '|' || CAST(ROUND(prix_achat_ht * 100) AS INTEGER) AS l FROM achats_lignes`,
+    stored: `SELECT source_id || '|' || supplier_source_id || '|' || product_code || '|' || coalesce(order_ref, '') || '|' || status || '|' || ordered_on::text || '|' || coalesce(received_on::text, '') || '|' ||
+                    quantity || '|' || free_units || '|' || list_price_ht_cents || '|' || net_price_ht_cents AS l FROM purchase_lines WHERE pharmacy_id = $1`,
+  },
+  supplier_invoice: {
+    source: `SELECT id || '|' || fournisseur_id || '|' || numero || '|' || date_facture || '|' || CAST(ROUND(total_ht * 100) AS INTEGER) || '|' || CAST(ROUND(total_ttc * 100) AS INTEGER) AS l FROM factures_fournisseurs`,
+    stored: `SELECT source_id || '|' || supplier_source_id || '|' || invoice_number || '|' || issued_on::text || '|' || total_ht_cents || '|' || total_ttc_cents AS l FROM supplier_invoices WHERE pharmacy_id = $1`,
+  },
+  supplier_invoice_line: {
+    source: `SELECT facture_id || '|' || num_ligne || '|' || cip13 || '|' || quantite || '|' || unites_gratuites || '|' || CAST(ROUND(prix_unitaire_ht * 100) AS INTEGER) || '|' ||
+                    printf('%.2f', taux_tva) || '|' || CAST(ROUND(montant_ht * 100) AS INTEGER) AS l FROM factures_lignes`,
+    stored: `SELECT invoice_source_id || '|' || line_no || '|' || product_code || '|' || quantity || '|' || free_units || '|' || unit_price_ht_cents || '|' ||
+                    vat_rate::text || '|' || amount_ht_cents AS l FROM supplier_invoice_lines WHERE pharmacy_id = $1`,
+  },
+  sale_line: {
+    source: `SELECT id || '|' || ticket || '|' || date_vente || '|' || cip13 || '|' || quantite || '|' || CAST(ROUND(prix_unitaire_ttc * 100) AS INTEGER) || '|' || printf('%.2f', taux_tva) || '|' ||
+                    CAST(ROUND(honoraire * 100) AS INTEGER) || '|' || type_vente || '|' || CAST(ROUND(cout_unitaire_ht * 100) AS INTEGER) AS l FROM ventes_lignes`,
+    stored: `SELECT source_id || '|' || ticket_id || '|' || to_char(sold_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD HH24:MI:SS') || '|' || product_code || '|' || quantity || '|' || unit_price_ttc_cents || '|' ||
+                    vat_rate::text || '|' || fee_ttc_cents || '|' || sale_type || '|' || unit_cost_ht_cents AS l FROM sales_lines WHERE pharmacy_id = $1`,
+  },
+};
+
+/** Row count and sha256 of a table's sorted projected lines. */
+export interface TableChecksum {
+  rows: number;
+  sha256: string;
+}
+
+function checksumOf(where: string, rows: { l: string | null }[]): TableChecksum {
+  // A NULL anywhere nulls the whole line (||): refuse it rather than checksum "null".
+  const lines = rows.map((r) => {
+    if (r.l === null) throw new Error(`${where}: a projected value is NULL`);
+    return r.l;
+  });
+  return { rows: lines.length, sha256: createHash('sha256').update(lines.sort().join('\n')).digest('hex') };
+}
+
+/**
+ * Content checksums of every fact table, at the source (a reference-LGO SQLite file, one
+ * row per natural key) and in PostgreSQL for a pharmacy: equal when every line arrived
+ * once with every value intact.
+ */
+export async function factChecksums(sqlitePath: string, ds: DataSource, pharmacyId: string): Promise<{ source: Record<string, TableChecksum>; stored: Record<string, TableChecksum> }> {
+  const { default: Database } = await import('better-sqlite3');
+  const src = new Database(sqlitePath, { readonly: true });
+  const source: Record<string, TableChecksum> = {};
+  const stored: Record<string, TableChecksum> = {};
+  try {
+    for (const [entity, p] of Object.entries(CHECKSUM_PROJECTIONS)) {
+      source[entity] = checksumOf(`source ${entity}`, src.prepare(p.source).all() as { l: string | null }[]);
+      stored[entity] = checksumOf(`stored ${entity}`, (await ds.query(p.stored, [pharmacyId])) as { l: string | null }[]);
+    }
+  } finally {
+    src.close();
+  }
+  return { source, stored };
 }

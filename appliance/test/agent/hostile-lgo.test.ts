@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -8,8 +9,11 @@ import { PathRefusedError } from '../../../agent/src/connectors/safe-path.js';
 import { AgentStore, type AgentConfig } from '../../../agent/src/store/agent-store.js';
 import { runPreview } from '../../../agent/src/sync/preview.js';
 import { SyncRunner } from '../../../agent/src/sync/sync-runner.js';
+import { projectRoot } from '../../src/config/version.js';
 import { tempDir } from '../helpers/app.js';
 import { createPharmacy, enrolmentCode, factCounts, openCaptured, startCapturingProxy, startChannelApp } from './helpers.js';
+
+const AGENT = join(projectRoot(), 'dist/agent/src/cli/main.js');
 
 function assertNoMarker(t: Test, text: string, where: string) {
   t.ok(text.length > 1000, `${where}: non-trivial content (${text.length} chars)`);
@@ -62,7 +66,25 @@ async function scenario(t: Test, kind: 'sqlite' | 'csv', lgo: HostileLgo) {
   const runner = new SyncRunner(store, store.readConfig(), pino({ level: 'silent' }), { baseMs: 10, maxMs: 50 });
   await runner.run(new AbortController().signal, { once: true });
   t.equal(store.spool().list().length, 0, `${kind}: spool drained`);
-  t.ok(store.readState().lastSyncAt, `${kind}: last sync recorded for status`);
+  const lastSyncAt = store.readState().lastSyncAt;
+  t.ok(lastSyncAt && Date.now() - Date.parse(lastSyncAt) < 10 * 60_000, `${kind}: last sync recorded for status`);
+
+  // What the pharmacist sees: `officine-agent status`, human and --json, after this real sync.
+  const withheldTotal: Record<string, number> = {};
+  for (const reasons of Object.values(EXPECTED_WITHHELD)) for (const [r, n] of Object.entries(reasons)) withheldTotal[r] = (withheldTotal[r] ?? 0) + n;
+  const agentCli = (...args: string[]) => spawnSync(process.execPath, [AGENT, '--dir', store.dir, ...args], { encoding: 'utf8' });
+  const json = agentCli('status', '--json');
+  t.equal(json.status, 0, json.stderr);
+  const st = JSON.parse(json.stdout) as { lastSyncAt: string | null; withheldTotal: Record<string, number>; spool: { entries: number } };
+  t.equal(st.lastSyncAt, lastSyncAt, `${kind}: status --json gives the last sync time`);
+  t.same(st.withheldTotal, withheldTotal, `${kind}: status --json gives the withheld lines per reason (${JSON.stringify(withheldTotal)})`);
+  t.equal(st.spool.entries, 0, `${kind}: status --json: nothing left in the spool`);
+  const human = agentCli('status');
+  t.equal(human.status, 0, human.stderr);
+  t.match(human.stdout, new RegExp(`Dernière synchro :\\s+${lastSyncAt!.replace(/[.]/g, '\\.')}\\n`), `${kind}: status shows the last sync time`);
+  const withheldLine = /Lignes retenues :\s+(.*)\n/.exec(human.stdout)?.[1] ?? '';
+  t.same(withheldLine.split(', ').sort(), Object.entries(withheldTotal).map(([r, n]) => `${r}=${n}`).sort(), `${kind}: status shows every withheld count: ${withheldLine}`);
+  t.same(MARKERS.filter((m) => (json.stdout + human.stdout).toLowerCase().includes(m.toLowerCase())), [], `${kind}: status itself shows no planted value`);
 
   for (const b of proxy.bodies) t.notOk(b.includes('ZZMARQUEUR'), 'raw body is ciphertext');
   const received = await openCaptured(srv.app, proxy.bodies);
