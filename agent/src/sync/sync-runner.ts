@@ -24,15 +24,17 @@ export function backoffDelay(b: Backoff, attempt: number, random: () => number =
 
 /**
  * Delay before retry number `attempt` after a failure. When the server said how long to
- * wait (Retry-After, e.g. 300 s while read-only) that wait is honoured, clamped to
- * [baseMs, maxMs] so the agent still comes back within a bounded time, plus up to 20 %
- * jitter so agents told the same thing do not return in step: the delay lies in
- * [w, 1.2·w] with w the clamped wait. Otherwise, the exponential backoff.
+ * wait (Retry-After, e.g. 300 s while read-only) that wait w is honoured, clamped to
+ * [baseMs, maxMs] so the agent still comes back within a bounded time, with up to 20 %
+ * jitter so agents told the same thing do not return in step — and the max backoff is a
+ * hard cap: under it the delay lies in [w, min(1.2·w, maxMs)] (never sooner than asked);
+ * at the cap it lies in [0.8·maxMs, maxMs]. Otherwise, the exponential backoff.
  */
 export function retryDelay(b: Backoff, attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
   if (retryAfterMs === undefined) return backoffDelay(b, attempt, random);
   const wait = Math.min(b.maxMs, Math.max(b.baseMs, retryAfterMs));
-  return wait + Math.floor(random() * wait * 0.2);
+  const jitter = Math.floor(random() * wait * 0.2);
+  return wait === b.maxMs ? wait - jitter : Math.min(b.maxMs, wait + jitter);
 }
 
 /** Thrown when the server revoked this agent: nothing more will be sent. */
