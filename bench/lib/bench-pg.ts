@@ -1,20 +1,11 @@
-import { createServer } from 'node:net';
 import pgLib from 'pg';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../../appliance/src/db/data-source.js';
 import { startTestPostgres } from '../../appliance/test/helpers/test-postgres.js';
+import { freePort } from '../../appliance/src/backup/throwaway-postgres.js';
 
-/** A free loopback TCP port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+export { freePort };
+
 
 /** A bench's own embedded PostgreSQL with a migrated template; `database()` clones it. */
 export interface BenchPostgres {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditAnchor, AuditProblem, AuditVerification } from './audit.api.js';
 import { AuditRepository, type AuditRow } from './audit.repository.js';
+import { canonicalJson } from './canonical-json.js';
 
 /** Severity of an audit entry: `alert` is for events someone must look at (refresh-token reuse, tampering). */
 export type AuditLevel = 'info' | 'warning' | 'alert';
@@ -24,17 +25,6 @@ export interface AuditEntry {
 /** Hash of the (virtual) row before the first one. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** JSON with object keys sorted at every depth: the same value always hashes the same, whatever jsonb did to key order. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  return `{${Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
-    .join(',')}}`;
-}
 
 /** Pseudonym of a personal audit value (user id, target id, IP): what the chain covers instead of the value. */
 export function auditRef(kind: 'user' | 'target' | 'ip', value: string | null): string | null {

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../audit/canonical-json.js';
 import { BackupError } from './backup.errors.js';
 import { verifySignature, type SigningKey } from './signing-key.js';
 
@@ -8,17 +9,6 @@ export interface SignedDocument<T> {
   signature: string;
 }
 
-/** Deterministic JSON (keys sorted at every level), so a signature does not depend on key order. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  return `{${Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
-    .join(',')}}`;
-}
 
 /** Signs a payload; the result is what is written next to the artefacts. */
 export function signDocument<T>(payload: T, key: SigningKey): SignedDocument<T> {

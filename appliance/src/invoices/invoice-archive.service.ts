@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ZipArchive } from 'archiver';
-import { canonicalJson, recordAudit, type AuditEntry } from '../audit/audit.service.js';
+import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
+import { canonicalJson } from '../audit/canonical-json.js';
 import type { AppContext } from '../http/app-context.js';
 import { AppError } from '../http/errors.js';
 import { ArchiveStore, sha256Hex } from './archive-store.js';

@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Test } from 'tap';
 import { startTestApp, type TestApp } from './app.js';
+import { freePort } from '../../src/backup/throwaway-postgres.js';
 
 /**
  * Browser tests: headless Debian Chromium (`/usr/bin/chromium`, from
@@ -38,17 +38,6 @@ export interface TestPage {
   problems: PageProblems;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
 
 /**
  * The real app for a browser: PUBLIC_URL must be the origin the browser sends

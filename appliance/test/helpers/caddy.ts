@@ -1,23 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { projectRoot } from '../../src/config/version.js';
 import { tempDir } from './app.js';
+import { freePort } from '../../src/backup/throwaway-postgres.js';
 
-/** A free TCP port on loopback (also free for UDP in practice: used for HTTP/3 too). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
+
 
 /** The project's Caddyfile (one file, configured through environment placeholders). */
 export const CADDYFILE = join(projectRoot(), 'Caddyfile');
