@@ -2,6 +2,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream }
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { normaliseProductCode } from '../model/record-builder.js';
+import { prng } from './prng.js';
+
+export { prng };
 
 /**
  * The "reference" LGO: a small, documented schema (agent/README.md) that the
@@ -39,17 +42,6 @@ export const REFERENCE_COLUMNS: Record<string, string[]> = {
 
 type Row = (string | number | null)[];
 
-/** Small deterministic PRNG (mulberry32) so fixtures are identical run after run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Product {
   cip13: string;

@@ -2,18 +2,10 @@ import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { ean13CheckDigit } from '../catalogue/product-code.js';
 import type { RawBatch } from './ingest.schemas.js';
+import { prng } from '../../../agent/src/reference/prng.js';
 
-/** Deterministic PRNG (mulberry32): the same seed always yields the same pharmacy history. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
+
 
 function hashSeed(...parts: (string | number)[]): number {
   return createHash('sha256').update(parts.join('|')).digest().readUInt32LE(0);

@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { writeReferenceSqlite } from '../../../agent/src/reference/reference-lgo.js';
@@ -16,21 +15,12 @@ import { agentChannelService } from '../../src/agent-channel/agent-channel.facto
 import { IngestBatchSink, type BatchSink } from '../../src/agent-channel/batch-sink.js';
 import { IngestService } from '../../src/ingest/ingest.service.js';
 import { createPharmacy, enrolmentCode, factChecksums, factCounts, FACT_TABLES, startChannelApp, type FactCounts } from './helpers.js';
+import { freePort } from '../helpers/caddy.js';
 
 const root = projectRoot();
 const APPLIANCE = join(root, 'dist/appliance/src/cli/main.js');
 const AGENT = join(root, 'dist/agent/src/cli/main.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const freePort = () =>
-  new Promise<number>((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const end = Date.now() + timeoutMs;

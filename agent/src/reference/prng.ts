@@ -1,0 +1,15 @@
+/**
+ * Small deterministic PRNG (mulberry32): the same seed always yields the same numbers, so
+ * the reference LGO fixtures and the appliance's synthetic pharmacy histories are
+ * identical run after run. Not for anything secret.
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
