@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { SecretStore } from '../config/secrets.js';
 import { APP_VERSION } from '../config/version.js';
@@ -5,6 +6,11 @@ import { openDatabase, type Database } from '../db/database.js';
 import { migrateUp } from '../db/migrator.js';
 import type { AppContext } from '../http/app-context.js';
 import { createLogger, type Logger } from '../logging/logger.js';
+
+/** Logs of operator commands go to stderr, so stdout stays the command's answer (`--json` stays parseable). */
+export function cliLogger(level: string): Logger {
+  return createLogger(level, pino.destination({ fd: 2, sync: true }));
+}
 
 /** Options every command accepts. */
 export interface GlobalOptions {

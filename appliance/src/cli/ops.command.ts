@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { pendingMigrations } from '../db/migrator.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { ConsoleMenu, type ConsoleActions } from '../ops/console/console-menu.js';
@@ -17,12 +16,7 @@ import { databaseUrl } from '../ops/ops-runtime.js';
 import { probeWeb } from '../ops/status/status.probes.js';
 import { renderStatus } from '../ops/status/status.presenter.js';
 import type { AppContext } from '../http/app-context.js';
-import { fail, loadConfigOrExit, openRuntime, type GlobalOptions, type Runtime } from './bootstrap.js';
-
-/** Logs of operator commands go to stderr, so stdout stays the command's answer. */
-function cliLogger(level: string): Logger {
-  return createLogger(level, pino.destination({ fd: 2, sync: true }));
-}
+import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions, type Runtime } from './bootstrap.js';
 
 /** The local operator as the switch's actor: the OS account in the audit log and the label. */
 function operator(via: 'cli' | 'console'): SwitchActor {
