@@ -11,8 +11,4 @@ export class BackupError extends AppError {
   }
 }
 
-/** One line for reports and logs: `code: French message` for our errors, the message otherwise. */
-export function describeError(err: unknown): string {
-  if (err instanceof AppError) return `${err.code}: ${err.userMessage}`;
-  return err instanceof Error ? err.message : String(err);
-}
+export { describeError } from '../http/errors.js';

@@ -7,6 +7,9 @@ import { BackupError } from './backup.errors.js';
 /** Name of the appliance's manifest-signing key in the secrets dir. */
 export const BACKUP_SIGNING_KEY = 'backup-signing-key.pem';
 
+/** Name of the drill host's report-signing key in its secrets dir. */
+export const DRILL_SIGNING_KEY = 'drill-signing-key.pem';
+
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 /** `ed25519:BASE64` of a public key: the form pinned in config and written in manifests. */

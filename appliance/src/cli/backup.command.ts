@@ -7,13 +7,12 @@ import { BackupStatusService } from '../backup/backup-status.service.js';
 import { BackupService } from '../backup/backup.service.js';
 import { DrillService } from '../backup/drill.service.js';
 import { restoreBackup, RestoreService } from '../backup/restore.service.js';
-import { SigningKey, trustedManifestSigners } from '../backup/signing-key.js';
+import { DRILL_SIGNING_KEY, SigningKey, trustedManifestSigners } from '../backup/signing-key.js';
 import { configuredTargets, openSource, openTarget } from '../backup/targets/target-factory.js';
 import { archiveWalSegment } from '../backup/wal-archive.service.js';
 import { renderPostgresConf, walArchivingSettings } from '../backup/wal-settings.js';
 import { pointInTimeRestore } from '../backup/pitr.service.js';
 import { SecretStore } from '../config/secrets.js';
-import { createLogger } from '../logging/logger.js';
 import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
 
 const mb = (n: number) => (n / 1048576).toFixed(1);
@@ -28,8 +27,8 @@ export function registerBackupCommands(program: Command): void {
     .option('--json', 'print a JSON summary instead of text')
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      // --json: stdout is the summary alone (the upgrade's pre-backup parses it), logs go to stderr
-      const logger = opts.json ? cliLogger(config.LOG_LEVEL) : createLogger(config.LOG_LEVEL);
+      // Logs on stderr: stdout is the answer alone (the upgrade's pre-backup parses --json).
+      const logger = cliLogger(config.LOG_LEVEL);
       try {
         const rt = await openRuntime(config, logger);
         const targets = await Promise.all(configuredTargets(config).map((n) => openTarget(config, n)));
@@ -66,7 +65,7 @@ export function registerBackupCommands(program: Command): void {
     .option('--from <source>', 's3, nas or a folder', undefined)
     .action(async (opts: { from?: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL);
       try {
         for (const name of opts.from ? [opts.from] : configuredTargets(config)) {
           const t = await openSource(config, name);
@@ -88,7 +87,7 @@ export function registerBackupCommands(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL);
       try {
         const rt = await openRuntime(config, logger);
         let code = 1;
@@ -100,7 +99,7 @@ export function registerBackupCommands(program: Command): void {
             process.stdout.write(`Dernière sauvegarde vérifiée : ${b ? `${b.id} (${b.finishedAt.toISOString()}, ${b.status})` : 'aucune'}\n`);
             const d = s.drill.report;
             process.stdout.write(
-              `Dernier exercice de restauration : ${!s.drill.trusted ? 'BACKUP_DRILL_PUBLIC_KEY non configurée' : d ? `${d.id} ${d.ok ? 'réussi' : 'ÉCHEC'} (sauvegarde ${d.backupId})` : 'aucun'}\n`,
+              `Dernier exercice de restauration : ${!s.drill.trusted ? 'BACKUP_DRILL_PUBLIC_KEY non configurée' : d ? `${d.id} ${d.ok ? 'réussi' : 'ÉCHEC'} (sauvegarde ${d.backupId ?? '?'})` : 'aucun'}\n`,
             );
             for (const a of s.alerts) process.stdout.write(`  ALERTE ${a.code} : ${a.message}\n`);
           }
@@ -117,9 +116,11 @@ export function registerBackupCommands(program: Command): void {
   backup
     .command('key')
     .description('Print this appliance’s manifest-signing public key (to pin as BACKUP_SIGNER_PUBLIC_KEY on the drill host).')
-    .action(() => {
+    .option('--drill', 'on the drill host: print its report-signing public key instead (to pin as BACKUP_DRILL_PUBLIC_KEY on the appliance)')
+    .action((opts: { drill?: boolean }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      process.stdout.write(SigningKey.loadOrCreate(new SecretStore(config.secretsDir)).publicId + '\n');
+      const secrets = new SecretStore(config.secretsDir);
+      process.stdout.write((opts.drill ? SigningKey.loadOrCreate(secrets, DRILL_SIGNING_KEY) : SigningKey.loadOrCreate(secrets)).publicId + '\n');
     });
 
   program
@@ -133,7 +134,7 @@ export function registerBackupCommands(program: Command): void {
     .option('--workdir <dir>', 'where encrypted downloads are kept during the restore', tmpdir())
     .action(async (opts: { identity: string; from: string; backup?: string; until?: string; targetUrl?: string; workdir: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL);
       try {
         const until = opts.until ? new Date(opts.until) : undefined;
         if (until && Number.isNaN(until.getTime())) throw new Error('--until: invalid date');
@@ -174,14 +175,14 @@ export function registerBackupCommands(program: Command): void {
     .option('--workdir <dir>', 'scratch directory', tmpdir())
     .action(async (opts: { identity: string; from: string; backup?: string; json?: boolean; workdir: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL);
       try {
         const secrets = new SecretStore(config.secretsDir);
         const source = await openSource(config, opts.from, { writable: true });
         let code = 1;
         try {
           const svc = new RestoreService(backupTools(config), logger, trustedManifestSigners(config.BACKUP_SIGNER_PUBLIC_KEY, secrets));
-          const report = await new DrillService(svc, SigningKey.loadOrCreate(secrets, 'drill-signing-key.pem'), logger).run(source, resolve(opts.identity), {
+          const report = await new DrillService(svc, SigningKey.loadOrCreate(secrets, DRILL_SIGNING_KEY), logger).run(source, resolve(opts.identity), {
             workDir: resolve(opts.workdir),
             backupId: opts.backup,
           });
@@ -203,7 +204,7 @@ export function registerBackupCommands(program: Command): void {
     .description('archive_command: seal one WAL segment (zstd + age) and ship it to the targets (exit 0 once stored and verified).')
     .action(async (path: string, file: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL);
       if (config.BACKUP_WAL_ARCHIVING === 'off') {
         // archive_mode is on from installation (changing it needs a restart); until the
         // operator turns archiving on with its targets, segments are released unshipped.

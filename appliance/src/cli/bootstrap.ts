@@ -1,13 +1,14 @@
+import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { SecretStore } from '../config/secrets.js';
 import { APP_VERSION } from '../config/version.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { migrateUp } from '../db/migrator.js';
 import type { AppContext } from '../http/app-context.js';
-import pino from 'pino';
+import { describeError } from '../http/errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 
-/** Logs of operator commands on stderr, so stdout stays the command's answer (text or --json). */
+/** Logs of operator commands go to stderr, so stdout stays the command's answer (`--json` stays parseable). */
 export function cliLogger(level: string): Logger {
   return createLogger(level, pino.destination({ fd: 2, sync: true }));
 }
@@ -77,9 +78,9 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
   process.once('SIGTERM', () => handler('SIGTERM'));
 }
 
-/** Prints an error for an operator (French) and exits non-zero; internals go to the log only. */
+/** Prints an error for an operator (French: `code: message` for our errors) and exits non-zero; internals go to the log only. */
 export function fail(logger: Logger, err: unknown, message: string): never {
   logger.error({ err }, message);
-  process.stderr.write(`Erreur : ${message}\n${err instanceof Error ? `  (${err.message})\n` : ''}`);
+  process.stderr.write(`Erreur : ${message}\n${err instanceof Error ? `  (${describeError(err)})\n` : ''}`);
   process.exit(1);
 }

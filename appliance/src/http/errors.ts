@@ -18,6 +18,12 @@ export class AppError extends Error {
   }
 }
 
+/** One line for reports, logs and the console: `code: French message` for our errors, the message otherwise. */
+export function describeError(err: unknown): string {
+  if (err instanceof AppError) return `${err.code}: ${err.userMessage}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** French messages for statuses raised by the framework rather than our code. */
 const STATUS_MESSAGES: Record<number, [string, string]> = {
   400: ['bad_request', 'Requête invalide.'],

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
 import { projectRoot } from '../../src/config/version.js';
+import { runCli } from '../helpers/cli.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { backupFixture, fingerprint } from './helpers.js';
 
@@ -44,4 +45,25 @@ t.test('console: backup run --json, backup list, restore --target-url, backup st
   t.equal(s.status, 3, 'status exits 3 while an alert is due (no drill yet)', { got: s.status });
   t.match(s.stdout, new RegExp(`Dernière sauvegarde vérifiée : ${summary.id}`));
   t.match(s.stdout, /ALERTE backup\.no_successful_drill_35d/);
+});
+
+t.test('console: --help of backup, backup run, backup key, restore and drill documents their options; a missing required option is refused', async (t) => {
+  const documented: [string[], string[]][] = [
+    [['backup'], ['run', 'list', 'status', 'key']],
+    [['backup', 'run'], ['--json']],
+    [['backup', 'key'], ['--drill']],
+    [['restore'], ['--identity <keyfile>', '--from <source>', '--backup <id>', '--until <time>', '--target-url <url>', '--workdir <dir>']],
+    [['drill'], ['--identity <keyfile>', '--from <source>', '--backup <id>', '--json', '--workdir <dir>']],
+  ];
+  for (const [cmd, words] of documented) {
+    const r = await runCli([...cmd, '--help'], {});
+    t.equal(r.code, 0, `${cmd.join(' ')} --help exits 0`);
+    t.match(r.stdout, new RegExp(`^Usage: appliance ${cmd.join(' ')} `), 'usage line');
+    for (const w of words) t.match(r.stdout, new RegExp(`\\n  ${w.replace(/[<>]/g, '.')}\\s`), `documents ${w}`);
+  }
+  for (const cmd of ['restore', 'drill']) {
+    const r = await runCli([cmd, '--from', 'nas'], {});
+    t.equal(r.code, 1, `${cmd} without --identity exits 1`);
+    t.match(r.stderr, /required option '--identity <keyfile>' not specified/);
+  }
 });

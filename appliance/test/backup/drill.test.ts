@@ -8,7 +8,7 @@ import { BackupStatusService } from '../../src/backup/backup-status.service.js';
 import { DrillService, latestDrillReport } from '../../src/backup/drill.service.js';
 import { RestoreService } from '../../src/backup/restore.service.js';
 import { signDocument } from '../../src/backup/signed-document.js';
-import { SigningKey, trustedManifestSigners } from '../../src/backup/signing-key.js';
+import { DRILL_SIGNING_KEY, SigningKey, trustedManifestSigners } from '../../src/backup/signing-key.js';
 import { SecretStore } from '../../src/config/secrets.js';
 import { APP_VERSION } from '../../src/config/version.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -17,7 +17,7 @@ import { backupFixture } from './helpers.js';
 
 t.test('restore drill: passes on a good backup, catches wrong row counts and a dropped foreign key', async (t) => {
   const f = await backupFixture(t, { rows: 2000 });
-  const drillKey = SigningKey.loadOrCreate(new SecretStore(tempDir(t)), 'drill-signing-key.pem');
+  const drillKey = SigningKey.loadOrCreate(new SecretStore(tempDir(t)), DRILL_SIGNING_KEY);
   // the drill host pins the appliance's public key
   const restore = new RestoreService(backupTools(f.config), createLogger('silent'), trustedManifestSigners(SigningKey.loadOrCreate(f.secrets).publicId, new SecretStore(tempDir(t))));
   const drill = new DrillService(restore, drillKey, createLogger('silent'));

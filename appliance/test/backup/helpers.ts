@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,12 +7,17 @@ import pgLib from 'pg';
 import type { Test } from 'tap';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { SecretStore } from '../../src/config/secrets.js';
-import { APP_VERSION } from '../../src/config/version.js';
+import { APP_VERSION, projectRoot } from '../../src/config/version.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
 import { BackupService } from '../../src/backup/backup.service.js';
 import type { BackupTarget } from '../../src/backup/targets/backup-target.js';
 import { DirectoryStore } from '../../src/backup/targets/directory-store.js';
-import { freePort } from '../../src/backup/throwaway-postgres.js';
+import { layout } from '../../src/backup/backup-manifest.js';
+import { withDatabase } from '../../src/backup/backup-settings.js';
+import { freePort, startThrowawayPostgres } from '../../src/backup/throwaway-postgres.js';
+import { postgresFlags, walArchivingSettings } from '../../src/backup/wal-settings.js';
+import { createDataSource } from '../../src/db/data-source.js';
+import { migrateUp } from '../../src/db/migrator.js';
 import { createTestDataSource } from '../helpers/db.js';
 import { tempDir } from '../helpers/app.js';
 
@@ -187,4 +192,63 @@ export async function startSshd(t: Test, dir: string, hostKey: string, authorize
   t.teardown(stop);
   await waitPort(port);
   return { port, stop };
+}
+
+/** One query on a fresh connection (for databases a restore renames or replaces). */
+export async function query<T extends pgLib.QueryResultRow = Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
+  const c = new pgLib.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * A throwaway PostgreSQL cluster configured by walArchivingSettings (what install.sh
+ * renders for production), whose archive_command is the compiled appliance CLI
+ * (`appliance wal archive %p %f`) run by PostgreSQL itself (as the postgres user when
+ * the suite runs as root), sealing segments to the vault recipient on a tmpfs NAS;
+ * with a migrated `app` database (`ds`, closed at teardown).
+ */
+export async function walArchivingCluster(t: Test, opts: { archiveTimeoutS: number }) {
+  const keysDir = tempDir(t, 'officine-keys-');
+  const vault = ageKeyPair(keysDir, 'vault');
+  const nasDir = mountTmpfs(t, '0777'); // PostgreSQL's archive_command writes here as the postgres user
+  const confDir = tempDir(t, 'officine-walconf-');
+  chmodSync(confDir, 0o755);
+  const envFile = join(confDir, 'wal-archive.env');
+  writeFileSync(envFile, ['BACKUP_WAL_ARCHIVING=on', `BACKUP_RECIPIENTS=${vault.recipient}`, 'BACKUP_TARGETS=nas', 'NAS_MODE=mount', `NAS_MOUNT_PATH=${nasDir}`, `DATA_DIR=${confDir}`, 'LOG_LEVEL=warn', ''].join('\n'));
+  chmodSync(envFile, 0o644); // public recipients only: nothing secret in it
+  const cli = join(projectRoot(), 'dist/appliance/src/cli/main.js');
+  const config = testConfig(t, {
+    BACKUP_RECIPIENTS: vault.recipient,
+    BACKUP_TARGETS: 'nas',
+    NAS_MODE: 'mount',
+    NAS_MOUNT_PATH: nasDir,
+    BACKUP_WAL_ARCHIVING: 'on',
+    BACKUP_WAL_ARCHIVE_TIMEOUT: String(opts.archiveTimeoutS),
+  });
+  const settings = walArchivingSettings(config, { node: process.execPath, cli, envFile, unset: ['NODE_OPTIONS', 'DATABASE_URL'] });
+  const cluster = await startThrowawayPostgres({ flags: postgresFlags(settings) });
+  t.teardown(() => cluster.stop());
+  const dbUrl = withDatabase(cluster.adminUrl, 'app');
+  await query(cluster.adminUrl, 'CREATE DATABASE app');
+  const ds = createDataSource(dbUrl, { poolSize: 2 });
+  await ds.initialize();
+  t.teardown(async () => {
+    if (ds.isInitialized) await ds.destroy();
+  });
+  await migrateUp(ds);
+  /** Seconds until WAL segment `seg` is on the NAS, sealed (or null after `limitS`). */
+  const shippedWithin = async (seg: string, limitS: number): Promise<number | null> => {
+    const t0 = Date.now();
+    while (Date.now() - t0 < limitS * 1000) {
+      if (existsSync(join(nasDir, layout.walDir)) && readdirSync(join(nasDir, layout.walDir)).includes(`${seg}.zst.age`)) return (Date.now() - t0) / 1000;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    return null;
+  };
+  return { vault, nasDir, config, cluster, dbUrl, ds, shippedWithin };
 }

@@ -2,68 +2,34 @@
 // configured by walArchivingSettings (what install.sh renders for production, with
 // archive_timeout = BACKUP_WAL_ARCHIVE_TIMEOUT: 300 there, 5 here), archive_command = the
 // appliance CLI (`appliance wal archive %p %f`) run by PostgreSQL itself (as the postgres
-// user when the suite runs as root). No pg_switch_wal: only archive_timeout seals segments.
+// user when the suite runs as root): see walArchivingCluster. No pg_switch_wal: only
+// archive_timeout seals segments.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import t from 'tap';
 import { layout } from '../../src/backup/backup-manifest.js';
-import { backupTools, withDatabase } from '../../src/backup/backup-settings.js';
+import { backupTools } from '../../src/backup/backup-settings.js';
 import { BackupService } from '../../src/backup/backup.service.js';
 import { pointInTimeRestore } from '../../src/backup/pitr.service.js';
 import { RestoreService } from '../../src/backup/restore.service.js';
 import { SigningKey } from '../../src/backup/signing-key.js';
 import { DirectoryStore } from '../../src/backup/targets/directory-store.js';
-import { startThrowawayPostgres } from '../../src/backup/throwaway-postgres.js';
-import { postgresFlags, walArchivingSettings } from '../../src/backup/wal-settings.js';
 import { SecretStore } from '../../src/config/secrets.js';
-import { APP_VERSION, projectRoot } from '../../src/config/version.js';
-import { createDataSource } from '../../src/db/data-source.js';
-import { migrateUp } from '../../src/db/migrator.js';
+import { APP_VERSION } from '../../src/config/version.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { tempDir } from '../helpers/app.js';
-import { ageKeyPair, captureLogger, mountTmpfs, testConfig } from './helpers.js';
-
-async function q<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
+import { captureLogger, query, walArchivingCluster } from './helpers.js';
 
 const ARCHIVE_TIMEOUT_S = 5;
 // archive_command's own time: node start, zstd + age of a 16 MB segment, write and verify.
 const MARGIN_S = 20;
 
 t.test('RPO: a commit is sealed and shipped within archive_timeout without pg_switch_wal; restore to a point in time recovers it', async (t) => {
-  const keysDir = tempDir(t, 'officine-keys-');
-  const vault = ageKeyPair(keysDir, 'vault');
-  const nasDir = mountTmpfs(t, '0777'); // PostgreSQL's archive_command writes here as the postgres user
-  const confDir = tempDir(t, 'officine-walconf-');
-  chmodSync(confDir, 0o755);
-  const envFile = join(confDir, 'wal-archive.env');
-  writeFileSync(envFile, ['BACKUP_WAL_ARCHIVING=on', `BACKUP_RECIPIENTS=${vault.recipient}`, 'BACKUP_TARGETS=nas', 'NAS_MODE=mount', `NAS_MOUNT_PATH=${nasDir}`, `DATA_DIR=${confDir}`, 'LOG_LEVEL=warn', ''].join('\n'));
-  chmodSync(envFile, 0o644); // public recipients only: nothing secret in it
-  const cli = join(projectRoot(), 'dist/appliance/src/cli/main.js');
-  const config = testConfig(t, {
-    BACKUP_RECIPIENTS: vault.recipient, BACKUP_TARGETS: 'nas', NAS_MODE: 'mount', NAS_MOUNT_PATH: nasDir, BACKUP_WAL_ARCHIVING: 'on', BACKUP_WAL_ARCHIVE_TIMEOUT: String(ARCHIVE_TIMEOUT_S),
-  });
-  const settings = walArchivingSettings(config, { node: process.execPath, cli, envFile, unset: ['NODE_OPTIONS', 'DATABASE_URL'] });
-  const cluster = await startThrowawayPostgres({ flags: postgresFlags(settings) });
-  t.teardown(() => cluster.stop());
-  const dbUrl = withDatabase(cluster.adminUrl, 'app');
-  await q(cluster.adminUrl, 'CREATE DATABASE app');
-  const ds = createDataSource(dbUrl, { poolSize: 2 });
-  await ds.initialize();
-  t.teardown(async () => { if (ds.isInitialized) await ds.destroy(); });
-  await migrateUp(ds);
+  const { vault, nasDir, config, cluster, dbUrl, ds, shippedWithin } = await walArchivingCluster(t, { archiveTimeoutS: ARCHIVE_TIMEOUT_S });
   await ds.query(`CREATE TABLE events (id serial PRIMARY KEY, batch text NOT NULL)`);
   await ds.query(`INSERT INTO events (batch) SELECT 'base' FROM generate_series(1, 100)`);
-  t.same(await q(cluster.adminUrl, `SELECT current_setting('archive_timeout') AS v`), [{ v: `${ARCHIVE_TIMEOUT_S}s` }], 'archive_timeout from the config value');
+  t.same(await query(cluster.adminUrl, `SELECT current_setting('archive_timeout') AS v`), [{ v: `${ARCHIVE_TIMEOUT_S}s` }], 'archive_timeout from the config value');
   const secrets = new SecretStore(config.secretsDir);
   const nas = new DirectoryStore('nas', nasDir, { requireMount: true });
   const log = captureLogger();
@@ -74,16 +40,6 @@ t.test('RPO: a commit is sealed and shipped within archive_timeout without pg_sw
 
   /** The segment that holds everything committed so far (the one before the insert position). */
   const currentSegment = async () => (await ds.query(`SELECT pg_walfile_name(pg_current_wal_lsn() - 1) AS seg`))[0].seg as string;
-  /** Seconds until `seg` is on the NAS as a sealed segment (or null after `limitS`). */
-  const shippedWithin = async (seg: string, limitS: number): Promise<number | null> => {
-    const t0 = Date.now();
-    while (Date.now() - t0 < limitS * 1000) {
-      if (existsSync(join(nasDir, layout.walDir)) && readdirSync(join(nasDir, layout.walDir)).includes(`${seg}.zst.age`)) return (Date.now() - t0) / 1000;
-      await new Promise((res) => setTimeout(res, 200));
-    }
-    return null;
-  };
-
   // A committed write after the base backup: nothing but archive_timeout ships it.
   await ds.query(`INSERT INTO events (batch) SELECT 'rpo' FROM generate_series(1, 50)`);
   const seg = await currentSegment();
@@ -104,7 +60,7 @@ t.test('RPO: a commit is sealed and shipped within archive_timeout without pg_sw
   t.match(sealed.subarray(0, 22).toString(), /^age-encryption\.org\/v1/, 'segment sealed with age');
   const opened = execFileSync('age', ['-d', '-i', vault.identity, join(nasDir, layout.wal(seg))], { maxBuffer: 64 << 20 });
   t.equal(opened.readUInt32LE(0), 0xfd2fb528, 'inside the age envelope: a zstd frame');
-  const stats = (await q<{ failed_count: string }>(cluster.adminUrl, 'SELECT failed_count::text FROM pg_stat_archiver'))[0]!;
+  const stats = (await query<{ failed_count: string }>(cluster.adminUrl, 'SELECT failed_count::text FROM pg_stat_archiver'))[0]!;
   t.equal(stats.failed_count, '0', 'no archive failures');
 
   // Retention drops archived WAL older than the oldest kept base backup, and only that.
@@ -122,7 +78,7 @@ t.test('RPO: a commit is sealed and shipped within archive_timeout without pg_sw
   const res = await pointInTimeRestore(svc, backupTools(config), nas, vault.identity, { until, workDir: tempDir(t), adminUrl: cluster.adminUrl, database: 'app' });
   t.ok(res.check.ok, 'recovered database verified');
   t.ok(res.previous, 'previous database kept');
-  const rows = await q<{ batch: string; n: number }>(dbUrl, `SELECT batch, count(*)::int AS n FROM events GROUP BY batch ORDER BY batch`);
+  const rows = await query<{ batch: string; n: number }>(dbUrl, `SELECT batch, count(*)::int AS n FROM events GROUP BY batch ORDER BY batch`);
   t.same(rows, [{ batch: 'base', n: 100 }, { batch: 'rpo', n: 50 }], 'state at the chosen time: the write shipped by archive_timeout is back, the later rows are absent');
 
   // A time before any base backup cannot be served.
