@@ -108,7 +108,7 @@ async function readyzStatus(url: string): Promise<number> {
 }
 
 /** Applies the bundle and checks every sign of a rollback at the `health` step. */
-async function applyAndExpectRollback(t: Test, u: Awaited<ReturnType<typeof fixture>>, reason: RegExp) {
+async function applyAndExpectRollback(t: Test, u: Awaited<ReturnType<typeof fixture>>, reason: RegExp, migrations: string[]) {
   t.equal(await readyzStatus(u.readyz), 200, '0.1.0 serving before the upgrade');
   const { 'public.audit_log': _a, ...before } = await fingerprint(u.db.url);
 
@@ -128,6 +128,7 @@ async function applyAndExpectRollback(t: Test, u: Awaited<ReturnType<typeof fixt
     ['upgrade.started', 'upgrade.verified', 'upgrade.backup', 'upgrade.stopped', 'upgrade.snapshot', 'upgrade.migrated', 'upgrade.switched', 'upgrade.failed', 'upgrade.rollback.database_restored', 'upgrade.rolled_back'],
     'journal: migrated and switched, failed, then restored and rolled back',
   );
+  t.same(journal.find((e) => e.action === 'upgrade.migrated')?.migrations, migrations, 'journal: the release’s migrations really ran before the gate');
   t.match(journal.find((e) => e.action === 'upgrade.failed'), { step: 'health', error: reason }, 'journal: failed at health, with the reason');
   t.match(journal.at(-1), { from: '0.1.0', to: '0.2.0', failedStep: 'health' }, 'journal: rolled_back names the health step');
   t.notOk(existsSync(join(u.dir, 'upgrades', 'pre-upgrade-0.1.0-to-0.2.0.dump')), 'snapshot file removed after the rollback');
@@ -145,7 +146,7 @@ async function applyAndExpectRollback(t: Test, u: Awaited<ReturnType<typeof fixt
 
 t.test('a release that migrates but never answers /readyz 200 is rolled back by itself: 0.1.0 serving, database as before', async (t) => {
   const u = await fixture(t, { entry: readyzEntry(503), migrations: testMigrationsSource() });
-  await applyAndExpectRollback(t, u, /not ready \(HTTP 503\)/);
+  await applyAndExpectRollback(t, u, /not ready \(HTTP 503\)/, ['UpgradeProbe1763770000001', 'UpgradeGuard1763770000002']);
   t.same(await query(u.db.url, `SELECT to_regclass('public.upgrade_probe') AS t`), [{ t: null }], 'the table its migration created is gone');
   t.same(await query(u.db.url, `SELECT name FROM groupements WHERE name LIKE 'Groupement témoin%'`), [{ name: 'Groupement témoin' }], 'the rows its migration changed are back');
   t.same(await query(u.db.url, `SELECT name FROM schema_migrations WHERE name LIKE 'UpgradeProbe%'`), [], 'its migration is no longer recorded');
@@ -153,6 +154,6 @@ t.test('a release that migrates but never answers /readyz 200 is rolled back by 
 
 t.test('a release whose smoke query fails (/readyz 200, a table it renamed) is rolled back the same way', async (t) => {
   const u = await fixture(t, { entry: readyzEntry(200), migrations: renamePharmaciesSource });
-  await applyAndExpectRollback(t, u, /relation "pharmacies" does not exist/);
+  await applyAndExpectRollback(t, u, /relation "pharmacies" does not exist/, ['RenamePharmacies1763770000003']);
   t.same(await query(u.db.url, `SELECT to_regclass('public.pharmacies')::text AS t, to_regclass('public.pharmacies_v2') AS v2`), [{ t: 'pharmacies', v2: null }], 'the renamed table is back under its name');
 });
