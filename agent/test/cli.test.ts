@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { projectRoot } from '../../appliance/src/config/version.js';
+import { collectLogLines } from '../../appliance/test/helpers/log-scan.js';
 import { writeReferenceSqlite } from '../src/reference/reference-lgo.js';
 
 const AGENT = join(projectRoot(), 'dist/agent/src/cli/main.js');
@@ -11,7 +12,11 @@ const AGENT = join(projectRoot(), 'dist/agent/src/cli/main.js');
 t.test('officine-agent configure, preview and status from the command line', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'officine-agent-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const cli = (...args: string[]) => spawnSync(process.execPath, [AGENT, '--dir', join(dir, 'agent'), ...args], { encoding: 'utf8' });
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [AGENT, '--dir', join(dir, 'agent'), ...args], { encoding: 'utf8' });
+    collectLogLines(`${r.stdout}\n${r.stderr}`); // the agent's log lines join the minimisation scan
+    return r;
+  };
   const help = cli('--help');
   t.equal(help.status, 0);
   for (const c of ['configure', 'preview', 'enroll', 'run', 'status']) t.match(help.stdout, c, `--help lists ${c}`);

@@ -31,7 +31,8 @@ export interface PreUpgradeBackup {
 export interface ReleaseMigrator {
   /** Loads the release's migration code while the old release still serves (keeps downtime short). */
   prepare(releaseDir: string): Promise<void>;
-  migrate(releaseDir: string): Promise<void>;
+  /** Applies the release's pending migrations; returns the names applied. */
+  migrate(releaseDir: string): Promise<string[]>;
 }
 
 /** Decides whether the freshly started release is healthy. */
@@ -148,14 +149,14 @@ export class ReleaseCodeMigrator implements ReleaseMigrator {
     this.loaded.set(releaseDir, { createDataSource: dsMod.createDataSource, migrateUp: migMod.migrateUp });
   }
 
-  async migrate(releaseDir: string): Promise<void> {
+  async migrate(releaseDir: string): Promise<string[]> {
     if (!this.loaded.has(releaseDir)) await this.prepare(releaseDir);
     const mods = this.loaded.get(releaseDir)!;
     // two connections: one holds the migration advisory lock, the other runs the migrations
     const ds = mods.createDataSource(this.databaseUrl, { poolSize: 2, applicationName: 'officine-upgrade-migrate' });
     await ds.initialize();
     try {
-      await mods.migrateUp(ds);
+      return await mods.migrateUp(ds);
     } finally {
       await ds.destroy();
     }

@@ -155,8 +155,8 @@ export class UpgradeService {
 
     try {
       step = 'migrate';
-      await deps.migrator.migrate(target);
-      await audit('upgrade.migrated', { to });
+      const migrations = await deps.migrator.migrate(target);
+      await audit('upgrade.migrated', { to, migrations });
       step = 'switch';
       layout.switchTo(to);
       await audit('upgrade.switched', { to });

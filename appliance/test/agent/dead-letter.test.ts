@@ -11,9 +11,16 @@ import { IngestBatchSink, type BatchSink } from '../../src/agent-channel/batch-s
 import { projectRoot } from '../../src/config/version.js';
 import { IngestService } from '../../src/ingest/ingest.service.js';
 import { tempDir } from '../helpers/app.js';
+import { collectLogLines } from '../helpers/log-scan.js';
 import { createPharmacy, enrolmentCode, factCounts, startChannelApp } from './helpers.js';
 
 const AGENT_CLI = join(projectRoot(), 'dist/agent/src/cli/main.js');
+/** Runs the agent CLI to completion; its log lines join the minimisation scan. */
+const agentCli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [AGENT_CLI, ...args], { encoding: 'utf8' });
+  collectLogLines(`${r.stdout}\n${r.stderr}`);
+  return r;
+};
 const salesCount = async (ds: import('typeorm').DataSource, pharmacyId: string) =>
   ((await ds.query(`SELECT count(*)::int AS n FROM sales_lines WHERE pharmacy_id = $1`, [pharmacyId])) as { n: number }[])[0]!.n;
 
@@ -50,11 +57,11 @@ t.test('a batch the database refuses is parked after N attempts, visible in stat
   t.equal(Object.values(facts).reduce((a, f) => a + f.received, 0), total - 100, 'nothing else is missing');
   t.ok(store.readState().lastSyncAt, 'the sync completed');
 
-  const status = spawnSync(process.execPath, [AGENT_CLI, '--dir', agentDir, 'status', '--json'], { encoding: 'utf8' });
+  const status = agentCli('--dir', agentDir, 'status', '--json');
   t.equal(status.status, 0);
   const json = JSON.parse(status.stdout) as { deadLetters: { batchId: string; code: string; reason: string; rows: number }[]; spool: { entries: number } };
   t.match(json.deadLetters, [{ batchId: dead[0]!.info.batchId, code: 'batch_rejected', rows: 100 }], 'status --json lists the parked batch with its reason');
-  const text = spawnSync(process.execPath, [AGENT_CLI, '--dir', agentDir, 'status'], { encoding: 'utf8' }).stdout;
+  const text = agentCli('--dir', agentDir, 'status').stdout;
   t.match(text, /Lots mis de côté :\s+1 /, 'status (text) shows it to the pharmacist');
   t.match(text, new RegExp(`${dead[0]!.info.batchId} sale_line, 100 ligne\\(s\\), 3 refus \\(batch_rejected\\)`));
 
@@ -66,7 +73,7 @@ t.test('a batch the database refuses is parked after N attempts, visible in stat
 
   // Once the appliance is fixed, the operator requeues it: it is delivered, exactly once.
   await srv.ds.query(`ALTER TABLE sales_lines DROP CONSTRAINT test_poison_line`);
-  const requeue = spawnSync(process.execPath, [AGENT_CLI, '--dir', agentDir, 'requeue'], { encoding: 'utf8' });
+  const requeue = agentCli('--dir', agentDir, 'requeue');
   t.equal(requeue.status, 0, requeue.stderr);
   t.match(requeue.stdout, /1 lot\(s\) remis en file d’attente/);
   const store2 = new AgentStore(agentDir);

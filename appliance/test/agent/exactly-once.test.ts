@@ -5,6 +5,7 @@ import t from 'tap';
 import { writeReferenceSqlite } from '../../../agent/src/reference/reference-lgo.js';
 import { projectRoot } from '../../src/config/version.js';
 import { createDataSource } from '../../src/db/data-source.js';
+import { collectLogLines, collectLogStream } from '../helpers/log-scan.js';
 import { tempDir } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/db.js';
 import pino from 'pino';
@@ -39,12 +40,15 @@ t.test('kill -9 of the agent mid-sync and of the appliance mid-batch: every line
   const dir = tempDir(t, 'officine-e2e-');
   const port = await freePort();
   const serverUrl = `http://127.0.0.1:${port}`;
-  const appEnv = { ...process.env, OFFICINE_ENV_FILE: '/dev/null', DATABASE_URL: db.url, PORT: String(port), DATA_DIR: join(dir, 'appliance'), NODE_ENV: 'test', LOG_LEVEL: 'warn' };
-  const agentEnv = { ...process.env, OFFICINE_AGENT_DIR: join(dir, 'agent'), OFFICINE_AGENT_BACKOFF_MS: '50', OFFICINE_AGENT_BACKOFF_MAX_MS: '400', OFFICINE_AGENT_LOG_LEVEL: 'error' };
+  const appEnv = { ...process.env, OFFICINE_ENV_FILE: '/dev/null', DATABASE_URL: db.url, PORT: String(port), DATA_DIR: join(dir, 'appliance'), NODE_ENV: 'test', LOG_LEVEL: 'info' };
+  const agentEnv = { ...process.env, OFFICINE_AGENT_DIR: join(dir, 'agent'), OFFICINE_AGENT_BACKOFF_MS: '50', OFFICINE_AGENT_BACKOFF_MAX_MS: '400', OFFICINE_AGENT_LOG_LEVEL: 'info' };
   const children = new Set<ChildProcess>();
   t.teardown(() => children.forEach((c) => c.kill('SIGKILL')));
   const start = (script: string, args: string[], env: NodeJS.ProcessEnv) => {
-    const c = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const c = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // their log lines join the minimisation scan; anything else on stderr still shows
+    collectLogStream(c.stdout!);
+    collectLogStream(c.stderr!, process.stderr);
     children.add(c);
     c.once('exit', () => children.delete(c));
     return c;
@@ -67,10 +71,15 @@ t.test('kill -9 of the agent mid-sync and of the appliance mid-batch: every line
   const pharmacyId = await createPharmacy(ds);
 
   const codeOut = spawnSync(process.execPath, [APPLIANCE, 'agents', 'enroll-code', '--pharmacy', pharmacyId], { env: appEnv, encoding: 'utf8' });
+  collectLogLines(`${codeOut.stdout}\n${codeOut.stderr}`);
   t.equal(codeOut.status, 0, 'console created an enrolment code');
   const code = /([0-9A-Z]{5}(?:-[0-9A-Z]{5}){3})/.exec(codeOut.stdout)?.[1];
   t.ok(code, 'code printed');
-  const cli = (...args: string[]) => spawnSync(process.execPath, [AGENT, ...args], { env: agentEnv, encoding: 'utf8' });
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [AGENT, ...args], { env: agentEnv, encoding: 'utf8' });
+    collectLogLines(`${r.stdout}\n${r.stderr}`);
+    return r;
+  };
   t.equal(cli('configure', '--profile', 'reference', '--sqlite', lgo, '--batch-size', '300').status, 0, 'agent configured');
   const enrolled = cli('enroll', '--server', serverUrl, '--code', code!);
   t.equal(enrolled.status, 0, `agent enrolled ${enrolled.stderr}`);

@@ -123,13 +123,25 @@ export async function buildTinyBundle(workDir: string, opts: { version: string; 
 /**
  * Overlay for a tiny release that an upgrade can migrate with: its migration entry
  * points (the contract ReleaseCodeMigrator imports) re-export this build's, so the
- * real migrator runs (no new migration) without packing the whole application.
+ * real migrator runs without packing the whole application. With `migrations` (the
+ * source of a module exporting `testMigrations`, e.g. testMigrationsSource()), those
+ * run after this build's: a release that really changes the schema and the data.
  */
-export function migrationEntryPointsOverlay(): Record<string, string> {
-  const reexport = (mod: string, name: string) => `export { ${name} } from '${pathToFileURL(join(projectRoot(), 'dist/appliance/src/db', mod)).href}';\n`;
+export function migrationEntryPointsOverlay(opts: { migrations?: string } = {}): Record<string, string> {
+  const built = (mod: string) => pathToFileURL(join(projectRoot(), 'dist/appliance/src/db', mod)).href;
+  const dataSource = opts.migrations
+    ? `import { createDataSource as buildDataSource } from '${built('data-source.js')}';
+import { testMigrations } from './migrations/upgrade-test.js';
+export function createDataSource(url, opts) {
+  const ds = buildDataSource(url, opts);
+  return ds.setOptions({ migrations: [...ds.options.migrations, ...testMigrations] });
+}
+`
+    : `export { createDataSource } from '${built('data-source.js')}';\n`;
   return {
-    'dist/appliance/src/db/data-source.js': reexport('data-source.js', 'createDataSource'),
-    'dist/appliance/src/db/migrator.js': reexport('migrator.js', 'migrateUp'),
+    'dist/appliance/src/db/data-source.js': dataSource,
+    'dist/appliance/src/db/migrator.js': `export { migrateUp } from '${built('migrator.js')}';\n`,
+    ...(opts.migrations ? { 'dist/appliance/src/db/migrations/upgrade-test.js': opts.migrations } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/config/version.js';
-import { testLogDestination } from './log-scan.js';
+import { collectLogLines } from './log-scan.js';
 
 /** Runs the real `appliance` console against a test database; resolves with its exit code and output. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -17,8 +17,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): 
     child.on('error', reject);
     child.on('close', (code) => {
       // The console's own log lines (JSON) join the run's app logs for the minimisation check.
-      const logs = testLogDestination();
-      if (logs) for (const l of `${stdout}\n${stderr}`.split('\n')) if (l.startsWith('{"level"')) logs.write(l + '\n');
+      collectLogLines(`${stdout}\n${stderr}`);
       resolve({ code: code ?? 1, stdout, stderr });
     });
     child.stdin.end(stdin ?? '');

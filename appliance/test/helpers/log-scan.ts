@@ -1,5 +1,6 @@
-import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { DestinationStream } from 'pino';
 
 /** Where the suite's app logs go (set by scripts/test.mjs); unset when tests run outside it. */
@@ -14,6 +15,41 @@ export function testLogDestination(): DestinationStream | undefined {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `app-${process.pid}.log`);
   return { write: (line: string) => appendFileSync(file, line) };
+}
+
+/**
+ * Adds the JSON log lines (pino's `{"level"…`) found in another process's output to the
+ * run's app logs, so the minimisation scan reads them too (no-op outside the runner).
+ */
+export function collectLogLines(text: string): void {
+  const logs = testLogDestination();
+  if (!logs) return;
+  const lines = text.split('\n').filter((l) => l.startsWith('{"level"'));
+  if (lines.length) logs.write(lines.map((l) => l + '\n').join(''));
+}
+
+/** collectLogLines for a log file a process wrote (a missing file adds nothing). */
+export function collectLogFile(path: string): void {
+  if (existsSync(path)) collectLogLines(readFileSync(path, 'utf8'));
+}
+
+/**
+ * collectLogLines for a running child's stream, line by line (always drains it); its
+ * other lines (errors, stack traces) go to `others` when given.
+ */
+export function collectLogStream(stream: Readable, others?: NodeJS.WritableStream): void {
+  let partial = '';
+  const take = (lines: string[]) => {
+    collectLogLines(lines.join('\n'));
+    const rest = lines.filter((l) => l && !l.startsWith('{"level"'));
+    if (others && rest.length) others.write(rest.map((l) => l + '\n').join(''));
+  };
+  stream.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    take(lines);
+  });
+  stream.on('end', () => take([partial]));
 }
 
 /** Records personal values the factories created (emails, names): the final scan looks for each of them in the logs. */

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import { testLogDestination } from './log-scan.js';
+import { collectLogStream } from './log-scan.js';
 
 /** The compiled CLI (`appliance`). */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -45,15 +45,7 @@ export async function spawnServe(t: Test, env: NodeJS.ProcessEnv): Promise<Serve
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   // Every log line of the process joins the run's app logs (the minimisation scan reads them).
-  const logs = testLogDestination();
-  if (logs) {
-    let partial = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) if (l.startsWith('{"level"')) logs.write(l + '\n');
-    });
-  }
+  collectLogStream(child.stdout!);
   const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err}`)), 120_000);
     child.stdout!.on('data', (d: Buffer) => {

@@ -12,6 +12,7 @@ import { buildBundle } from '../../src/upgrade/bundle-builder.js';
 import { buildKeyList, generateReleaseKey } from '../../src/upgrade/release-signing.js';
 import { listReleaseFiles } from '../../src/upgrade/release-tree.js';
 import { tempDir } from '../helpers/app.js';
+import { collectLogFile } from '../helpers/log-scan.js';
 import { FAIL_MARKER, overlayRelease, testMigrationsSource } from '../helpers/bundle.js';
 import { freePort, httpsGet } from '../helpers/caddy.js';
 
@@ -38,6 +39,9 @@ function sh(cmd: string, cmdArgs: string[], timeoutMs = 300_000) {
 const services = (...a: string[]) => sh('bash', [join(root, 'opt/officine/current/provisioning/officine-services.sh'), '--root', root, ...a]);
 t.teardown(() => {
   if (existsSync(join(root, 'etc/officine/install.env'))) services('stop');
+  // the services' log files join the run's minimisation scan
+  const logDir = join(root, 'var/log/officine');
+  if (existsSync(logDir)) for (const f of readdirSync(logDir)) if (f.endsWith('.log')) collectLogFile(join(logDir, f));
 });
 
 const rootCa = () => readFileSync(join(root, 'var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt'), 'utf8');
