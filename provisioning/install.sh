@@ -19,7 +19,7 @@
 #   --vault-recipient AGE1 / --drill-recipient AGE1
 #                          public age recipients for backups; generated when absent
 #                          (the private key is printed ONCE, never stored here)
-#   --admin-email EMAIL    first super-admin (TOTP enrolment shown)
+#   --admin-email EMAIL    first super-admin (password, TOTP QR code and recovery codes shown once)
 #   --release-keys FILE    pinned release public keys (from release-keys.mjs keygen)
 #   --no-start             do not start the services
 #   --docker-build         image build: packages, users, release only (first-run init at container start)
@@ -379,20 +379,22 @@ if [ -f "$ADMIN_MARK" ]; then
 elif [ -z "$ADMIN_EMAIL" ]; then
   say "  aucun --admin-email : créez-le plus tard avec « appliance users create » (voir INSTALL.md)."
 elif [ "$DRY" = 1 ]; then
-  say "  [dry-run] appliance users create --role super_admin --email $ADMIN_EMAIL (mot de passe affiché une fois, TOTP imposé à la première connexion)"
+  say "  [dry-run] appliance users create --role super_admin --email $ADMIN_EMAIL --enrol-totp (mot de passe, QR code TOTP, URI otpauth et 10 codes de secours affichés une fois ; la première connexion exige un code)"
 else
-  # Initial password generated here and shown once; TOTP enrolment is mandatory for a
-  # super-admin and happens at the first sign-in (QR code on screen).
+  # Initial password generated here and shown once. TOTP is enrolled now by the console
+  # (--enrol-totp: same service and sealing as the web enrolment) and is active at once:
+  # the QR code, otpauth URI and recovery codes go to the terminal only (stderr, like the
+  # other once-shown secrets), and the first sign-in must give a code, which confirms it.
   pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
   printf '%s\n' "$pw" | runuser -u officine -- env OFFICINE_ENV_FILE="$R/etc/officine/appliance.env" \
     node "$R/opt/officine/current/dist/appliance/src/cli/main.js" users create --email "$ADMIN_EMAIL" \
-    --name "Super-administrateur" --role super_admin --activate --password-stdin
+    --name "Super-administrateur" --role super_admin --activate --password-stdin --enrol-totp >&2
   put_file "$ADMIN_MARK" 0600 "$OWN" < <(printf '%s\n' "$ADMIN_EMAIL")
   {
     printf '\n  ┌── PREMIER SUPER-ADMINISTRATEUR — mot de passe affiché UNE SEULE FOIS ──\n'
     printf '  │ Identifiant : %s\n  │ Mot de passe : %s\n' "$ADMIN_EMAIL" "$pw"
-    printf '  │ À la première connexion sur %s/ l’enrôlement TOTP est imposé :\n' "$PUBLIC_URL"
-    printf '  │ scannez le QR code avec l’application d’authentification, puis changez le mot de passe.\n  └──\n'
+    printf '  │ Connexion sur %s/ avec ce mot de passe et un code de l’application\n' "$PUBLIC_URL"
+    printf '  │ d’authentification (QR code ci-dessus), puis changez le mot de passe.\n  └──\n'
   } >&2
 fi
 

@@ -383,13 +383,40 @@ export class AuthService {
       await this.audit({ action: 'auth.totp.failure', level: 'warning', actorUserId: user.id, actorRole: user.role, pharmacyId: user.pharmacyId, ip: meta.ip, requestId: meta.requestId, details: { during: 'enrolment' } });
       throw new AppError(422, 'invalid_totp', 'Code incorrect : vérifiez l’heure de votre téléphone et réessayez.', 'bad TOTP at enrolment');
     }
+    return this.activatePendingTotp(user, step, { actorUserId: user.id, actorRole: user.role, ip: meta.ip, requestId: meta.requestId });
+  }
+
+  /**
+   * Enrolment from the local console (the first super-admin, at install): the same seed
+   * generation and sealing as the web flow (`startTotpEnrolment`), then active at once with
+   * its 10 recovery codes, since the operator reads the QR code on the console itself.
+   * No code has been used yet (`totp_last_step` NULL): the first login must give a code
+   * of this seed (or a recovery code), and that first code is the confirmation. The
+   * password alone opens nothing, not even the enrolment routes, so nobody holding only
+   * the password can replace the seed. Returns what the console prints once.
+   */
+  async enrolTotpAtConsole(
+    user: { id: string; email: string; role: Role; pharmacyId: string | null; totpEnabled: boolean },
+    actor: Pick<AuditEntry, 'actorUserId' | 'actorRole' | 'ip' | 'requestId'> & { details?: Record<string, unknown> },
+  ): Promise<{ otpauthUrl: string; secret: string; recoveryCodes: string[] }> {
+    const e = await this.startTotpEnrolment(user);
+    const recoveryCodes = await this.activatePendingTotp(user, null, { ...actor, details: { ...actor.details, confirmation: 'first_login' } });
+    return { otpauthUrl: e.otpauthUrl, secret: e.secret, recoveryCodes };
+  }
+
+  /** Makes the pending seed the account's TOTP (with `step` as the last code used, if any) and issues the recovery codes, in one transaction. */
+  private async activatePendingTotp(
+    user: { id: string; role: Role; pharmacyId: string | null },
+    step: number | null,
+    actor: Pick<AuditEntry, 'actorUserId' | 'actorRole' | 'ip' | 'requestId' | 'details'>,
+  ): Promise<string[]> {
     const now = this.now();
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     await this.app.db.transaction(async (m) => {
       const r = new UserRepository(m);
       if (!(await r.enableTotp(user.id, step, now))) throw new AppError(409, 'totp_already_enabled', 'La double authentification est déjà activée.', 'race on enrolment');
       await r.replaceRecoveryCodes(user.id, codes.map((c) => tokenHash(c)), now);
-      await recordAudit(m, { action: 'auth.totp.enrolled', actorUserId: user.id, actorRole: user.role, pharmacyId: user.pharmacyId, targetType: 'user', targetId: user.id, ip: meta.ip, requestId: meta.requestId }, now);
+      await recordAudit(m, { ...actor, action: 'auth.totp.enrolled', pharmacyId: user.pharmacyId, targetType: 'user', targetId: user.id }, now);
     });
     return codes;
   }

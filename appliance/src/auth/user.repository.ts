@@ -123,8 +123,8 @@ export class UserRepository {
     await this.m.query(`UPDATE users SET totp_pending_secret_enc = $2 WHERE id = $1`, [id, sealed]);
   }
 
-  /** Moves the pending seed in place and records the confirming step (so that code cannot be replayed). */
-  async enableTotp(id: string, step: number, now: Date): Promise<boolean> {
+  /** Moves the pending seed in place and records the confirming step, if any (so that code cannot be replayed). */
+  async enableTotp(id: string, step: number | null, now: Date): Promise<boolean> {
     const r = (await this.m.query(
       `UPDATE users SET totp_secret_enc = totp_pending_secret_enc, totp_pending_secret_enc = NULL, totp_enabled_at = $3, totp_last_step = $2, updated_at = $3
         WHERE id = $1 AND totp_pending_secret_enc IS NOT NULL AND totp_enabled_at IS NULL`,

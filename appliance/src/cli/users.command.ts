@@ -1,5 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
+import QRCode from 'qrcode';
+import { AuthService } from '../auth/auth.service.js';
 import { UserAdminService, type Actor } from '../auth/user-admin.service.js';
 import { ROLES, type Role } from '../auth/user.entity.js';
 import { AppError } from '../http/errors.js';
@@ -60,6 +62,33 @@ export async function resolvePharmacy(rt: Runtime, ref: string): Promise<string>
   return rows[0].id;
 }
 
+/**
+ * Enrols TOTP for a just-created account through the same service as the web enrolment
+ * (seed sealed with the data key) and prints, once, what the owner needs: a terminal QR
+ * code, the otpauth URI and the recovery codes. Only stdout: never a log line.
+ */
+async function printConsoleTotpEnrolment(rt: Runtime, u: { id: string; email: string; role: Role; pharmacyId: string | null }): Promise<void> {
+  const e = await new AuthService(rt.app).enrolTotpAtConsole({ ...u, totpEnabled: false }, consoleActor());
+  const qr = await QRCode.toString(e.otpauthUrl, { type: 'terminal', small: true });
+  process.stdout.write(
+    [
+      '',
+      'Double authentification (TOTP) — affichée UNE SEULE FOIS :',
+      'scannez ce QR code avec l’application d’authentification (ou saisissez l’URI ci-dessous).',
+      qr,
+      `URI : ${e.otpauthUrl}`,
+      '',
+      'Codes de secours (chacun utilisable une seule fois ; à conserver hors ligne, pas sur ce serveur) :',
+      ...e.recoveryCodes.map((c) => `  ${c}`),
+      '',
+      'La double authentification est active dès maintenant : la première connexion demande un code',
+      'de l’application (ou un code de secours), ce qui confirme l’enrôlement ; le mot de passe seul',
+      'ne donne accès à rien.',
+      '',
+    ].join('\n'),
+  );
+}
+
 /** `appliance users create|list|disable|reset-totp`: account administration from the local console. */
 export function registerUsersCommand(program: Command): void {
   const users = program.command('users').description('Manage accounts (local console).');
@@ -74,7 +103,11 @@ export function registerUsersCommand(program: Command): void {
     .option('--groupement <nameOrId>', 'groupement (group_admin)')
     .option('--password-stdin', 'read the initial password from standard input (otherwise the owner sets it from the email link)')
     .option('--activate', 'the operator vouches for the address: no verification email (audited)')
-    .action(async (o: { email: string; name: string; role: string; pharmacy?: string; groupement?: string; passwordStdin?: boolean; activate?: boolean }) => {
+    .option(
+      '--enrol-totp',
+      'enrol TOTP now and print, once, the otpauth URI, a QR code and the 10 recovery codes; active at once: the first login must give a code (its confirmation)',
+    )
+    .action(async (o: { email: string; name: string; role: string; pharmacy?: string; groupement?: string; passwordStdin?: boolean; activate?: boolean; enrolTotp?: boolean }) => {
       await withRuntime(program, async (rt) => {
         if (!(ROLES as readonly string[]).includes(o.role)) throw new AppError(422, 'bad_role', `Rôle inconnu « ${o.role} » (${ROLES.join(', ')}).`);
         const role = o.role as Role;
@@ -95,6 +128,7 @@ export function registerUsersCommand(program: Command): void {
         process.stdout.write(
           `Compte créé : ${u.email} (${u.role}), identifiant ${u.id}, statut ${u.status === 'active' ? 'actif' : 'en attente de vérification de l’e-mail'}.\n`,
         );
+        if (o.enrolTotp) await printConsoleTotpEnrolment(rt, u);
       });
     });
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import type { Test } from 'tap';
@@ -58,12 +58,17 @@ export function httpsGet(
   });
 }
 
-/** Starts Caddy with the project's Caddyfile in front of `upstream`; stopped at teardown. */
-export async function startTestCaddy(t: Test, upstream: string): Promise<TestCaddy> {
+/**
+ * Starts Caddy with the project's Caddyfile in front of `upstream`; stopped at teardown.
+ * By default with its local CA (`tls internal`); `env` overrides placeholders (e.g.
+ * `OFFICINE_TLS` = "cert.pem key.pem" for the groupement's own certificate), and `ca` is
+ * then the root that verifies the served certificate.
+ */
+export async function startTestCaddy(t: Test, upstream: string, opts: { env?: NodeJS.ProcessEnv; ca?: string } = {}): Promise<TestCaddy> {
   const dir = tempDir(t, 'officine-caddy-');
   const httpPort = await freePort();
   const httpsPort = await freePort();
-  const env = caddyTestEnv(dir, upstream, httpPort, httpsPort);
+  const env = { ...caddyTestEnv(dir, upstream, httpPort, httpsPort), ...opts.env };
   const child = spawn('caddy', ['run', '--config', CADDYFILE, '--adapter', 'caddyfile'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-20_000)));
@@ -77,7 +82,7 @@ export async function startTestCaddy(t: Test, upstream: string): Promise<TestCad
   for (;;) {
     if (child.exitCode !== null) throw new Error(`caddy exited (${child.exitCode}):\n${log}`);
     try {
-      const rootCa = readFileSync(rootPath, 'utf8');
+      const rootCa = opts.ca ?? readFileSync(rootPath, 'utf8');
       await httpsGet(`https://localhost:${httpsPort}/healthz`, { ca: rootCa });
       return { httpPort, httpsPort, rootCa, env };
     } catch (err) {
@@ -85,6 +90,28 @@ export async function startTestCaddy(t: Test, upstream: string): Promise<TestCad
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+/** A throw-away CA and a server certificate it signed (localhost, 127.0.0.1), made by openssl, as PEM files in `dir`. */
+export function opensslCaAndServerCert(dir: string, name = 'ca'): { caPem: string; certFile: string; keyFile: string; certPem: string } {
+  const run = (args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  run(['req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/O=Groupement test/CN=${name} root`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run(['req', ...ec, '-keyout', `${name}-server.key`, '-out', `${name}-server.csr`, '-subj', '/CN=localhost']);
+  writeFileSync(join(dir, `${name}-server.ext`), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n');
+  run(['x509', '-req', '-in', `${name}-server.csr`, '-CA', `${name}.pem`, '-CAkey', `${name}.key`, '-CAcreateserial', '-days', '2',
+    '-extfile', `${name}-server.ext`, '-out', `${name}-server.pem`]);
+  chmodSync(join(dir, `${name}-server.key`), 0o600);
+  return {
+    caPem: readFileSync(join(dir, `${name}.pem`), 'utf8'),
+    certFile: join(dir, `${name}-server.pem`),
+    keyFile: join(dir, `${name}-server.key`),
+    certPem: readFileSync(join(dir, `${name}-server.pem`), 'utf8'),
+  };
 }
 
 /** Runs `openssl s_client` against a loopback port; returns whether the handshake completed. */

@@ -1,11 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import t from 'tap';
 import type { RouteRegistrar } from '../../src/http/app.js';
 import { startTestApp, tempDir } from '../helpers/app.js';
-import { CADDYFILE, caddyTestEnv, httpsGet, opensslHandshake, startTestCaddy } from '../helpers/caddy.js';
+import { CADDYFILE, caddyTestEnv, httpsGet, opensslCaAndServerCert, opensslHandshake, startTestCaddy } from '../helpers/caddy.js';
 
 const echoClient: RouteRegistrar = (router) => {
   router.get('/api/test/client', (ctx) => {
@@ -85,6 +87,44 @@ t.test('Caddy in front of the real app: TLS, HSTS, HTTP/3, client IP, compressio
   t.equal(tls12.protocol, 'TLSv1.2', `TLS 1.2 accepted${tls12.ok ? '' : `: ${tls12.output.slice(-300)}`}`);
   const tls13 = opensslHandshake(caddy.httpsPort, ['-tls1_3']);
   t.equal(tls13.protocol, 'TLSv1.3', 'TLS 1.3 accepted');
+});
+
+/** The certificate a TLS server presents on loopback (SNI localhost), and whether `ca` verifies it. */
+function servedCertificate(port: number, ca: string): Promise<{ fingerprint256: string; authorized: boolean; error?: string }> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, servername: 'localhost', ca, rejectUnauthorized: false }, () => {
+      const cert = s.getPeerCertificate();
+      resolve({ fingerprint256: cert.fingerprint256, authorized: s.authorized, ...(s.authorizationError ? { error: String(s.authorizationError) } : {}) });
+      s.end();
+    });
+    s.setTimeout(10_000, () => s.destroy(new Error('timeout')));
+    s.on('error', reject);
+  });
+}
+
+t.test("the groupement's own certificate (install.sh --tls cert:CERT,KEY): Caddy serves it, verified against the groupement's CA", async (t) => {
+  const dir = tempDir(t, 'officine-own-cert-');
+  const own = opensslCaAndServerCert(dir, 'groupement');
+  const other = opensslCaAndServerCert(dir, 'other');
+  const app = await startTestApp(t);
+  // As install.sh writes it to caddy.env for `--tls cert:CERT,KEY`: "CERT KEY".
+  const caddy = await startTestCaddy(t, new URL(app.url).host, { env: { OFFICINE_TLS: `${own.certFile} ${own.keyFile}` }, ca: own.caPem });
+  const base = `https://localhost:${caddy.httpsPort}`;
+
+  const health = await httpsGet(`${base}/healthz`, { ca: own.caPem });
+  t.equal(health.status, 200, 'HTTPS through Caddy verified against the groupement CA');
+  t.equal(JSON.parse(health.body).status, 'ok', 'the app answers behind it');
+  t.equal(health.headers['strict-transport-security'], 'max-age=63072000; includeSubDomains', 'HSTS in this mode too');
+
+  const served = await servedCertificate(caddy.httpsPort, own.caPem);
+  t.ok(served.authorized, `chain verified${served.error ? `: ${served.error}` : ''}`);
+  t.equal(served.fingerprint256, new X509Certificate(own.certPem).fingerprint256, 'the served certificate is the groupement one');
+  t.not(served.fingerprint256, new X509Certificate(other.certPem).fingerprint256);
+
+  await t.rejects(httpsGet(`${base}/healthz`, { ca: other.caPem }), 'another CA does not verify it (real verification)');
+  await t.rejects(httpsGet(`${base}/healthz`), 'nor the system trust store');
+  t.notOk(opensslHandshake(caddy.httpsPort, ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']).ok, 'TLS 1.1 refused in this mode too');
+  t.equal(opensslHandshake(caddy.httpsPort, ['-tls1_3']).protocol, 'TLSv1.3', 'TLS 1.3 accepted');
 });
 
 t.test('the TLS 1.1 probe can fail: it sees a handshake with a server that offers TLS 1.1', async (t) => {

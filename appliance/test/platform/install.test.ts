@@ -118,7 +118,15 @@ t.test('install.sh installs for real: app answers through Caddy over HTTPS', asy
   const secretKeys = [...first.stderr.matchAll(/AGE-SECRET-KEY-1[0-9A-Z]+/g)].map((m) => m[0]);
   t.equal(secretKeys.length, 2, 'vault and drill private keys printed once each');
   t.match(first.stderr, /Identifiant : dsi@groupement\.test\n\s+│ Mot de passe : \S{16,}/, 'first super-admin password shown once');
-  t.same(await query(`SELECT role, status FROM users WHERE email = 'dsi@groupement.test'`), [{ role: 'super_admin', status: 'active' }], 'first super-admin created');
+  t.match(first.stderr, /^URI : otpauth:\/\/totp\/dsi(%40|@)groupement\.test\?\S*\bsecret=[A-Z2-7]{32}\b/m, 'its TOTP enrolment URI shown');
+  // eslint-disable-next-line no-control-regex
+  t.match(first.stderr.replace(/\x1b\[[0-9;]*m/g, ''), /^ [ ▀▄█]{20,} $/m, 'with a terminal QR code');
+  t.equal(first.stderr.match(/^ {2}[a-z2-9]{5}-[a-z2-9]{5}$/gm)?.length, 10, 'and its 10 recovery codes');
+  t.same(
+    await query(`SELECT role, status, totp_enabled_at IS NOT NULL AS totp FROM users WHERE email = 'dsi@groupement.test'`),
+    [{ role: 'super_admin', status: 'active', totp: true }],
+    'first super-admin created, TOTP enrolled',
+  );
   const recipients = readFileSync(join(root, 'etc/officine/backup-recipients.txt'), 'utf8');
   t.equal(recipients.match(/^age1[0-9a-z]{58}$/gm)?.length, 2, 'two public recipients kept');
   t.notMatch(recipients, /SECRET/, 'no private key kept');
@@ -158,7 +166,7 @@ t.test('a second run changes nothing', async (t) => {
   const second = sh('bash', [INSTALL_SH, ...args]);
   t.equal(second.code, 0, `second run succeeds${second.code ? `: ${second.stderr.slice(-2000)}` : ''}`);
   t.match(second.stdout, /Modifications : 0/, 'reports no change');
-  t.notMatch(second.stderr, /AGE-SECRET-KEY|Mot de passe/, 'no new backup key, no new admin');
+  t.notMatch(second.stderr, /AGE-SECRET-KEY|Mot de passe|otpauth:/, 'no new backup key, no new admin, no new TOTP seed');
   t.same(snapshot(), before, 'files, modes, owners and links identical');
   t.equal(readFileSync(join(root, 'run/officine/app.pid'), 'utf8'), appPid, 'app not restarted');
 });

@@ -177,15 +177,15 @@ export function BackupsPage() {
             <dt>Dernière sauvegarde vérifiée</dt>
             <dd>{d.lastVerifiedBackup ? `${formatDateTime(d.lastVerifiedBackup.finishedAt)} (${size(d.lastVerifiedBackup.sizeBytes)})` : 'aucune'}</dd>
             <dt>Dernier exercice de restauration</dt>
-            <dd>
+            <dd data-testid="drill-latest">
               {d.drill.report
-                ? `${formatDateTime(d.drill.report.finishedAt)} sur ${d.drill.report.host} — ${d.drill.report.ok ? 'réussi' : `ÉCHEC${d.drill.report.error ? ` : ${d.drill.report.error}` : ''}`}`
+                ? `${formatDateTime(d.drill.report.finishedAt)} sur ${d.drill.report.host}, rapport signé lu sur la cible ${d.drill.source ?? '?'} — ${d.drill.report.ok ? 'réussi' : `ÉCHEC${d.drill.report.error ? ` : ${d.drill.report.error}` : ''}`}`
                 : d.drill.trusted
                   ? 'aucun rapport reçu'
                   : 'clé publique de l’hôte d’exercice non configurée'}
             </dd>
             <dt>Dernier exercice réussi</dt>
-            <dd>{d.drill.lastSuccess ? formatDateTime(d.drill.lastSuccess.finishedAt) : 'aucun'}</dd>
+            <dd data-testid="drill-last-success">{d.drill.lastSuccess ? formatDateTime(d.drill.lastSuccess.finishedAt) : 'aucun'}</dd>
           </dl>
           <div class="table-scroll">
             <table data-testid="backups-table">
