@@ -27,7 +27,7 @@ export class UpgradeRolledBackError extends AppError {
     super(
       500,
       'upgrade_rolled_back',
-      `Mise à jour annulée à l’étape « ${step} » : la version ${restoredVersion} et sa base de données ont été restaurées.`,
+      `Mise à jour annulée à l’étape « ${step} » : la version ${restoredVersion} et sa base de données ont été restaurées. Cause : ${failure.message}`,
       `upgrade failed at ${step} (${failure.message}); rolled back to ${restoredVersion}`,
     );
     this.name = 'UpgradeRolledBackError';

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { extract, pack, type Header as TarHeaders } from 'tar-stream';
 import { buildBundle } from '../../src/upgrade/bundle-builder.js';
+import { buildKeyList, generateReleaseKey } from '../../src/upgrade/release-signing.js';
 import type { ReleaseFile } from '../../src/upgrade/release-tree.js';
 import { projectRoot } from '../../src/config/version.js';
 
@@ -151,4 +152,14 @@ export async function readyzServer(t: Test): Promise<number> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   return (server.address() as AddressInfo).port;
+}
+
+/** A pinned release key (its key list written to `dir/release-keys.json`) and a 0.2.0 tiny bundle signed with it. */
+export async function pinnedKeyAndBundle(dir: string, overlay: Record<string, string>): Promise<{ keysFile: string; bundle: string }> {
+  const key = generateReleaseKey();
+  const keysFile = join(dir, 'release-keys.json');
+  writeFileSync(keysFile, JSON.stringify(buildKeyList([key.publicKey], 1)));
+  mkdirSync(join(dir, 'work'));
+  const bundle = await buildTinyBundle(join(dir, 'work'), { version: '0.2.0', keyPem: key.privatePem, overlay });
+  return { keysFile, bundle };
 }

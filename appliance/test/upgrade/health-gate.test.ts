@@ -9,11 +9,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFi
 import { join } from 'node:path';
 import pgLib from 'pg';
 import t, { type Test } from 'tap';
-import { buildKeyList, generateReleaseKey } from '../../src/upgrade/release-signing.js';
 import { readUpgradeJournal } from '../../src/upgrade/upgrade-ports.js';
 import { fingerprint } from '../backup/helpers.js';
 import { tempDir } from '../helpers/app.js';
-import { buildTinyBundle, migrationEntryPointsOverlay, testMigrationsSource, writeInstalledRelease } from '../helpers/bundle.js';
+import { migrationEntryPointsOverlay, pinnedKeyAndBundle, testMigrationsSource, writeInstalledRelease } from '../helpers/bundle.js';
 import { freePort } from '../helpers/caddy.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { cliEnv, runCli } from '../helpers/ops-process.js';
@@ -53,15 +52,7 @@ async function fixture(t: Test, next: { entry: string; migrations: string }) {
   writeInstalledRelease(installDir, '0.1.0');
   mkdirSync(join(installDir, 'releases/0.1.0/dist/appliance/src/cli'), { recursive: true });
   writeFileSync(join(installDir, 'releases/0.1.0/dist/appliance/src/cli/main.js'), readyzEntry(200));
-  const key = generateReleaseKey();
-  const keysFile = join(dir, 'release-keys.json');
-  writeFileSync(keysFile, JSON.stringify(buildKeyList([key.publicKey], 1)));
-  mkdirSync(join(dir, 'work'));
-  const bundle = await buildTinyBundle(join(dir, 'work'), {
-    version: '0.2.0',
-    keyPem: key.privatePem,
-    overlay: { ...migrationEntryPointsOverlay({ migrations: next.migrations }), 'dist/appliance/src/cli/main.js': next.entry },
-  });
+  const { keysFile, bundle } = await pinnedKeyAndBundle(dir, { ...migrationEntryPointsOverlay({ migrations: next.migrations }), 'dist/appliance/src/cli/main.js': next.entry });
 
   const servicesLog = join(dir, 'services.log');
   const pidFile = join(dir, 'app.pid');

@@ -2,15 +2,14 @@
 // real `appliance backup run` of the current release (pg_dump | zstd | age onto a NAS
 // mount, verified there), taken before anything is stopped or switched, and recorded in
 // the upgrade journal and the audit log. A failing backup stops the upgrade untouched.
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pgLib from 'pg';
 import t, { type Test } from 'tap';
 import { projectRoot } from '../../src/config/version.js';
-import { buildKeyList, generateReleaseKey } from '../../src/upgrade/release-signing.js';
 import { readUpgradeJournal } from '../../src/upgrade/upgrade-ports.js';
 import { tempDir } from '../helpers/app.js';
-import { buildTinyBundle, migrationEntryPointsOverlay, readyzServer, writeInstalledRelease } from '../helpers/bundle.js';
+import { migrationEntryPointsOverlay, pinnedKeyAndBundle, readyzServer, writeInstalledRelease } from '../helpers/bundle.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { runCli } from '../helpers/ops-process.js';
 import { backupFixture, fingerprint } from '../backup/helpers.js';
@@ -43,15 +42,7 @@ async function upgradeFixture(t: Test, nasPath: string, f: Awaited<ReturnType<ty
   const installDir = join(dir, 'opt');
   writeInstalledRelease(installDir, '0.1.0');
   symlinkSync(join(root, 'dist'), join(installDir, 'releases/0.1.0/dist'));
-  const key = generateReleaseKey();
-  const keysFile = join(dir, 'release-keys.json');
-  writeFileSync(keysFile, JSON.stringify(buildKeyList([key.publicKey], 1)));
-  mkdirSync(join(dir, 'work'));
-  const bundle = await buildTinyBundle(join(dir, 'work'), {
-    version: '0.2.0',
-    keyPem: key.privatePem,
-    overlay: migrationEntryPointsOverlay(),
-  });
+  const { keysFile, bundle } = await pinnedKeyAndBundle(dir, migrationEntryPointsOverlay());
   const port = await readyzServer(t);
   const servicesLog = join(dir, 'services.log');
   writeFileSync(servicesLog, '');
