@@ -120,15 +120,17 @@ async function main() {
     const sb: ReturnType<typeof timed>[] = [];
     const ab: ReturnType<typeof timed>[] = [];
     let backupId = '';
+    const phases: Record<string, number>[] = [];
     for (let i = 0; i < REPS; i++) {
       process.stderr.write(`backup rep ${i + 1}…\n`);
       const shell = () => sb.push(timed('bash', ['-c', shellBackup], { ...pgEnv, OUT: join(shellOut, 'dump.age') }));
       const appliance = () => {
         const a = timed('node', [cli, 'backup', 'run', '--json'], applianceEnv);
-        const r = JSON.parse(a.stdout) as { id: string; status: string };
+        const r = JSON.parse(a.stdout) as { id: string; status: string; durationMs: number; phasesMs: Record<string, number> };
         if (r.status !== 'verified') throw new Error(`appliance backup ${r.status}`);
         backupId = r.id;
         ab.push(a);
+        phases.push({ wall_s: a.seconds, service_ms: r.durationMs, ...r.phasesMs });
       };
       for (const run of i % 2 === 0 ? [shell, appliance] : [appliance, shell]) run();
       await new Promise((res) => setTimeout(res, 1100)); // one backup id per second
@@ -189,6 +191,8 @@ async function main() {
         appliance_peak_rss_kb: R.appliance.rssKb,
         shell_peak_rss_kb: R.shell.rssKb,
       },
+      // Per appliance backup run: wall time of the process, time inside the service, and its phases.
+      appliance_backup_phases_ms: phases,
       reps: REPS,
       runs_s: {
         backup: { appliance: ab.map((x) => x.seconds), shell: sb.map((x) => x.seconds) },

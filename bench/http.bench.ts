@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { percentile, printResult, round, spawnReady } from './lib/bench-util.js';
 
 const PAYLOAD = {
@@ -24,10 +25,18 @@ const PAYLOAD = {
 
 async function serve(mode: string): Promise<void> {
   const Koa = (await import('koa')).default;
-  if (mode === 'bare') {
+  if (mode === 'bare' || mode === 'bare-headers') {
+    // bare-headers: the same bare app, also sending the response headers the full
+    // stack sends (security headers, Cache-Control, a request id), taken once from
+    // the full server. It separates what those headers cost in Node's HTTP layer
+    // (they are required by the product, whatever the framework) from what the
+    // middleware costs.
+    const headers: [string, string][] = mode === 'bare-headers' ? JSON.parse(process.env.BENCH_HEADERS!) : [];
     const app = new Koa();
     app.use((ctx) => {
-      if (ctx.path === '/api/bench/kpis') ctx.body = PAYLOAD;
+      if (ctx.path !== '/api/bench/kpis') return;
+      for (const [k, v] of headers) ctx.res.setHeader(k, k === 'x-request-id' ? randomUUID() : v);
+      ctx.body = PAYLOAD;
     });
     const srv = app.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${(srv.address() as { port: number }).port}\n`));
     return;
@@ -76,6 +85,14 @@ function load(port: number, seconds: number): number {
   return Number(rps[1]);
 }
 
+/** The headers the full stack sends on the bench route, minus those every Koa response carries anyway. */
+async function responseHeaders(port: number): Promise<[string, string][]> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/bench/kpis`);
+  if (res.status !== 200) throw new Error(`bench: full stack answered ${res.status}`);
+  const common = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive']);
+  return [...res.headers.entries()].filter(([k]) => !common.has(k));
+}
+
 /** wrk comes from Debian; the provisioning script installs it (as for the test suites). */
 function ensureWrk(): void {
   if (spawnSync('wrk', ['--version']).error === undefined) return;
@@ -86,7 +103,7 @@ function ensureWrk(): void {
 
 async function main(): Promise<void> {
   const mode = process.argv[2];
-  if (mode === 'bare' || mode === 'full') return serve(mode);
+  if (mode === 'bare' || mode === 'bare-headers' || mode === 'full') return serve(mode);
   const seconds = Number(process.env.BENCH_SECONDS ?? 6);
   const dir = mkdtempSync(join(tmpdir(), 'officine-bench-http-'));
   const self = fileURLToPath(import.meta.url);
@@ -94,19 +111,22 @@ async function main(): Promise<void> {
   ensureWrk();
   const bare = await spawnReady(self, ['bare']);
   const full = await spawnReady(self, ['full'], env);
+  const fullHeaders = await responseHeaders(Number(full.value));
+  const bareHeaders = await spawnReady(self, ['bare-headers'], { BENCH_HEADERS: JSON.stringify(fullHeaders) });
   try {
-    const rounds: { bare: number; full: number }[] = [];
-    // Warm up both (JIT), then alternate so drift hits both sides equally.
-    load(Number(bare.value), 2);
-    load(Number(full.value), 2);
+    const rounds: { bare: number; full: number; bare_same_headers: number }[] = [];
+    // Warm up all three (JIT), then alternate so drift hits every side equally.
+    for (const s of [bare, full, bareHeaders]) load(Number(s.value), 2);
     for (let i = 0; i < 3; i++) {
-      rounds.push({ bare: load(Number(bare.value), seconds), full: load(Number(full.value), seconds) });
+      rounds.push({ bare: load(Number(bare.value), seconds), full: load(Number(full.value), seconds), bare_same_headers: load(Number(bareHeaders.value), seconds) });
     }
     // Median of per-round ratios: each round measures both servers back to back, so
     // load from other processes on the machine affects both sides of a ratio alike.
     const ratios = rounds.map((r) => r.full / r.bare).sort((a, b) => a - b);
     const bareRps = percentile(rounds.map((r) => r.bare), 50);
     const fullRps = percentile(rounds.map((r) => r.full), 50);
+    const sameHeaders = rounds.map((r) => r.full / r.bare_same_headers).sort((a, b) => a - b);
+    const headerCost = rounds.map((r) => r.bare_same_headers / r.bare).sort((a, b) => a - b);
     printResult({
       bench: 'http',
       route: 'GET /api/bench/kpis (JSON)',
@@ -119,9 +139,16 @@ async function main(): Promise<void> {
       round_ratios: ratios.map((r) => round(r, 3)),
       ratio: round(ratios[1]!, 3),
       target: '>= 0.85',
+      // Where the gap is: the bare app sending the full stack's response headers, and
+      // the full stack against that (= the middleware alone).
+      response_headers: fullHeaders.length,
+      bare_same_headers_rps: round(percentile(rounds.map((r) => r.bare_same_headers), 50)),
+      headers_only_ratio: round(headerCost[1]!, 3),
+      ratio_vs_bare_same_headers: round(sameHeaders[1]!, 3),
     });
   } finally {
     bare.child.kill('SIGTERM');
+    bareHeaders.child.kill('SIGTERM');
     full.child.kill('SIGTERM');
     await new Promise((r) => full.child.once('exit', r));
     rmSync(dir, { recursive: true, force: true });

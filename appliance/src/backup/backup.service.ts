@@ -42,6 +42,12 @@ export interface BackupRunResult {
   manifest: BackupManifest | null;
   targets: TargetRunResult[];
   durationMs: number;
+  /**
+   * Where the time went, in ms: checking the targets, the dump streamed to them,
+   * waiting for the row counts after the stream ended, the base backup, reading back
+   * and verifying what was stored, retention. For operators sizing the nightly window.
+   */
+  phasesMs: Record<string, number>;
 }
 
 /**
@@ -86,6 +92,13 @@ export class BackupService {
     const key = SigningKey.loadOrCreate(this.d.secrets);
     const tools = backupTools(this.d.config);
     const results = new Map<string, TargetRunResult>();
+    const phasesMs: Record<string, number> = {};
+    let mark = Date.now();
+    const phase = (name: string) => {
+      const now = Date.now();
+      phasesMs[name] = (phasesMs[name] ?? 0) + now - mark;
+      mark = now;
+    };
 
     // 1. Targets must answer before anything is dumped; a dead one is alerted and skipped.
     const usable: BackupTarget[] = [];
@@ -96,6 +109,7 @@ export class BackupService {
       else this.uploadFailed(id, t.name, String(report.details.error ?? 'unreachable'));
       for (const w of report.warnings) this.d.logger.warn({ target: t.name, warning: w, details: report.details }, 'backup target setting');
     }
+    phase('targets_check');
 
     let manifest: BackupManifest | null = null;
     let error: string | null = null;
@@ -128,7 +142,9 @@ export class BackupService {
         counting.catch(() => undefined);
         const sent = await this.send(dump.stdout!, usable, layout.artifact(id, layout.dumpName), Number(meta.size), results, id, opts.onProgress);
         await dump.done;
+        phase('dump_and_send');
         const [tables, foreignKeys] = await counting;
+        phase('row_counts_wait');
         artifacts.push({ name: layout.dumpName, kind: 'pg_dump', size: sent.size, sha256: sent.sha256 });
         inventory = { tables, foreignKeys, pgVersion: meta.v, schemaVersion: schema, database: meta.db };
         await client.query('COMMIT');
@@ -141,6 +157,7 @@ export class BackupService {
         const b = await this.baseBackup(id, usable, recipients, results);
         artifacts.push(b.artifact);
         base = b.base;
+        phase('base_backup');
       }
 
       manifest = {
@@ -177,6 +194,8 @@ export class BackupService {
         }
       }
 
+      phase('verify_and_manifest');
+
       // 3. Retention, per target, only where this backup is verified.
       for (const t of usable) {
         const r = results.get(t.name)!;
@@ -187,6 +206,7 @@ export class BackupService {
           this.d.logger.error({ target: t.name, err }, 'retention failed');
         }
       }
+      phase('retention');
     } catch (err) {
       error = describeError(err);
       this.d.logger.error({ err, backupId: id }, 'backup failed');
@@ -209,8 +229,9 @@ export class BackupService {
     if (status === 'failed') {
       this.alerter.raise({ code: BackupAlert.uploadFailed, message: `Sauvegarde ${id} : aucune cible n’a reçu de copie vérifiée.`, details: { backupId: id, error } });
     }
-    this.d.logger.info({ backupId: id, status, targets: targets.map((t) => ({ target: t.target, verified: t.verified })) }, 'backup finished');
-    return { id, status, manifest, targets, durationMs: this.d.clock.now().getTime() - startedAt.getTime() };
+    this.d.logger.info({ backupId: id, status, phasesMs, targets: targets.map((t) => ({ target: t.target, verified: t.verified })) }, 'backup finished');
+    phase('record');
+    return { id, status, manifest, targets, durationMs: this.d.clock.now().getTime() - startedAt.getTime(), phasesMs };
   }
 
   private uploadFailed(id: string, target: string, error: string): void {
