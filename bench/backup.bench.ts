@@ -32,11 +32,11 @@ const root = projectRoot();
 const cli = join(root, 'dist/appliance/src/cli/main.js');
 
 /** Runs a command under GNU time: wall seconds and peak RSS (KiB) of the whole process tree. */
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): { seconds: number; rssKb: number; stdout: string } {
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): { seconds: number; rssKb: number; stdout: string; stderr: string } {
   const r = spawnSync('/usr/bin/time', ['-f', '@@%e %M', cmd, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 << 20 });
   const m = /@@([\d.]+) (\d+)\s*$/.exec(r.stderr);
   if (r.status !== 0 || !m) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-2000)}\n${r.stdout.slice(-1000)}`);
-  return { seconds: Number(m[1]), rssKb: Number(m[2]), stdout: r.stdout };
+  return { seconds: Number(m[1]), rssKb: Number(m[2]), stdout: r.stdout, stderr: r.stderr };
 }
 
 async function sql(url: string, q: string, params: unknown[] = []) {
@@ -138,6 +138,7 @@ async function main() {
     const sealedBytes = statSync(join(nas, layout.artifact(backupId, layout.dumpName))).size;
     const shellSealed = statSync(join(shellOut, 'dump.age')).size;
 
+    const restorePhases: Record<string, number>[] = [];
     const sr: ReturnType<typeof timed>[] = [];
     const ar: ReturnType<typeof timed>[] = [];
     for (let i = 0; i < REPS; i++) {
@@ -153,13 +154,16 @@ async function main() {
           IN: join(shellOut, 'dump.age'),
         }),
       );
-      const applianceRestore = () => ar.push(
-        timed(
+      const applianceRestore = () => {
+        const t = timed(
           'node',
           [cli, 'restore', '--identity', join(keys, 'drill.key'), '--from', nas, '--backup', backupId, '--target-url', withDatabase(pgc.adminUrl, a), '--workdir', work],
-          applianceEnv,
-        ),
-      );
+          { ...applianceEnv, LOG_LEVEL: 'info' },
+        );
+        ar.push(t);
+        const done = t.stderr.split('\n').find((l) => l.includes('"restore finished"'));
+        restorePhases.push({ wall_s: t.seconds, ...(done ? (JSON.parse(done) as { phasesMs: Record<string, number> }).phasesMs : {}) });
+      };
       for (const run of i % 2 === 0 ? [shellRestore, applianceRestore] : [applianceRestore, shellRestore]) run();
       const [cs, ca] = await Promise.all([sql(withDatabase(pgc.adminUrl, s), 'SELECT count(*)::int AS n FROM bench_sales_lines'), sql(withDatabase(pgc.adminUrl, a), 'SELECT count(*)::int AS n FROM bench_sales_lines')]);
       if (cs[0].n !== SALES_ROWS || ca[0].n !== SALES_ROWS) throw new Error('restored row counts differ');
@@ -193,6 +197,7 @@ async function main() {
       },
       // Per appliance backup run: wall time of the process, time inside the service, and its phases.
       appliance_backup_phases_ms: phases,
+      appliance_restore_phases_ms: restorePhases,
       reps: REPS,
       runs_s: {
         backup: { appliance: ab.map((x) => x.seconds), shell: sb.map((x) => x.seconds) },

@@ -243,6 +243,8 @@ export interface RestoreResult {
   /** Name the previous database was kept under (swap mode). */
   previous: string | null;
   check: RestoreCheck;
+  /** Where the time went, in ms: verifying before restoring, pg_restore, checking the result (restoreBackup only). */
+  phasesMs?: Record<string, number>;
 }
 
 /**
@@ -256,8 +258,18 @@ export async function restoreBackup(
   identityFile: string,
   opts: { backupId?: string; workDir: string; adminUrl: string; database: string; targetUrl?: string },
 ): Promise<RestoreResult> {
+  const t0 = Date.now();
   const prepared = await svc.prepare(source, identityFile, { backupId: opts.backupId, workDir: opts.workDir });
   const { manifest } = prepared;
+  const phasesMs: Record<string, number> = { verify_before: Date.now() - t0 };
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await fn();
+    } finally {
+      phasesMs[name] = Date.now() - t;
+    }
+  };
   try {
     if (opts.targetUrl) {
       const c = new pg.Client({ connectionString: opts.targetUrl });
@@ -266,15 +278,17 @@ export async function restoreBackup(
         .query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','S') AND s.nspname NOT IN ('pg_catalog','information_schema') AND s.nspname NOT LIKE 'pg_toast%'`)
         .finally(() => c.end());
       if (n.rows[0]!.n !== '0') throw new BackupError('restore_target_not_empty', 'La base cible n’est pas vide : restauration refusée.');
-      await svc.pgRestore(identityFile, prepared.file, opts.targetUrl, { exitOnError: true });
-      const check = await svc.check(opts.targetUrl, manifest, { trustValidated: true });
+      const url = opts.targetUrl;
+      await timed('pg_restore', () => svc.pgRestore(identityFile, prepared.file, url, { exitOnError: true }));
+      const check = await timed('check', () => svc.check(url, manifest, { trustValidated: true }));
       if (!check.ok) throw new BackupError('restore_verification_failed', 'La base restaurée ne correspond pas au manifeste.', JSON.stringify(check));
-      return { backupId: manifest.id, database: libpqEnv(opts.targetUrl).PGDATABASE!, previous: null, check };
+      return { backupId: manifest.id, database: libpqEnv(url).PGDATABASE!, previous: null, check, phasesMs };
     }
-    return await installVerified(opts, manifest.id, async (url) => {
-      await svc.pgRestore(identityFile, prepared.file, url, { exitOnError: true });
-      return svc.check(url, manifest, { trustValidated: true });
+    const r = await installVerified(opts, manifest.id, async (url) => {
+      await timed('pg_restore', () => svc.pgRestore(identityFile, prepared.file, url, { exitOnError: true }));
+      return timed('check', () => svc.check(url, manifest, { trustValidated: true }));
     });
+    return { ...r, phasesMs };
   } finally {
     await prepared.cleanup();
   }

@@ -153,6 +153,7 @@ export function registerBackupCommands(program: Command): void {
           const r = until
             ? await pointInTimeRestore(svc, backupTools(config), source, resolve(opts.identity), { ...common, until })
             : await restoreBackup(svc, source, resolve(opts.identity), common);
+          logger.info({ backupId: r.backupId, database: r.database, phasesMs: r.phasesMs }, 'restore finished');
           process.stdout.write(
             `Restauration de ${r.backupId} vérifiée (${r.check.tableCount.actual} tables) dans ${r.database}.${r.previous ? ` Ancienne base conservée sous ${r.previous}.` : ''}\n`,
           );
