@@ -5,6 +5,9 @@
 // on the same synthetic database, in the same run. The appliance also reads every
 // table count in the dump's snapshot, re-reads and hashes what it stored, verifies
 // the signed manifest before restoring, and re-checks counts and foreign keys after.
+// The appliance's pg_restore runs with session settings of its own
+// (RESTORE_SESSION_OPTIONS: more maintenance_work_mem for index builds, asynchronous
+// commit into the not-yet-swapped-in database); the shell side is the plain command.
 // Database: one year of a 50-pharmacy groupement, generated with generate_series
 // (the synthetic generator goes through ingestion, far too slow for this volume):
 // a French officine rings up ~70 000 tickets a year at ~2.5 lines each, so
@@ -132,7 +135,12 @@ async function main() {
         ab.push(a);
         phases.push({ wall_s: a.seconds, service_ms: r.durationMs, ...r.phasesMs });
       };
-      for (const run of i % 2 === 0 ? [shell, appliance] : [appliance, shell]) run();
+      // Every timed run starts from a checkpoint: the WAL a previous run left behind is
+      // flushed outside the measurement, whichever side it belonged to.
+      for (const run of i % 2 === 0 ? [shell, appliance] : [appliance, shell]) {
+        await sql(pgc.adminUrl, 'CHECKPOINT');
+        run();
+      }
       await new Promise((res) => setTimeout(res, 1100)); // one backup id per second
     }
     const sealedBytes = statSync(join(nas, layout.artifact(backupId, layout.dumpName))).size;
@@ -164,7 +172,10 @@ async function main() {
         const done = t.stderr.split('\n').find((l) => l.includes('"restore finished"'));
         restorePhases.push({ wall_s: t.seconds, ...(done ? (JSON.parse(done) as { phasesMs: Record<string, number> }).phasesMs : {}) });
       };
-      for (const run of i % 2 === 0 ? [shellRestore, applianceRestore] : [applianceRestore, shellRestore]) run();
+      for (const run of i % 2 === 0 ? [shellRestore, applianceRestore] : [applianceRestore, shellRestore]) {
+        await sql(pgc.adminUrl, 'CHECKPOINT');
+        run();
+      }
       const [cs, ca] = await Promise.all([sql(withDatabase(pgc.adminUrl, s), 'SELECT count(*)::int AS n FROM bench_sales_lines'), sql(withDatabase(pgc.adminUrl, a), 'SELECT count(*)::int AS n FROM bench_sales_lines')]);
       if (cs[0].n !== SALES_ROWS || ca[0].n !== SALES_ROWS) throw new Error('restored row counts differ');
       await sql(pgc.adminUrl, `DROP DATABASE ${s}`);
