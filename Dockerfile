@@ -32,6 +32,8 @@ VOLUME ["/etc/officine", "/var/lib/officine", "/var/lib/officine-postgresql", "/
 EXPOSE 8080 8443 8443/udp
 # The supervisor starts as root only to hand each process its own user (postgres,
 # officine, caddy): no service runs as root.
+# Node through the release's launcher, like every process of the appliance (the runtime a
+# bundle ships once an upgrade installed one, else the image's Node 20).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.OFFICINE_APP_PORT||8081)+'/readyz').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"
+  CMD /opt/officine/current/provisioning/officine-node -e "fetch('http://127.0.0.1:'+(process.env.OFFICINE_APP_PORT||8081)+'/readyz').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"
 ENTRYPOINT ["/opt/officine/current/provisioning/docker-entrypoint.sh"]

@@ -4,6 +4,7 @@
 #   provisioning/install.sh [options]
 #
 # Run it from a built release (an unpacked bundle, or a checkout after `npm ci && npm run build`).
+# A bundle ships its Node 20 (runtime/bin/node): the host then needs no Node at all.
 # Options:
 #   --root DIR             install under DIR instead of / (scratch root for tests; no systemd then)
 #   --dry-run              print what would be done, change nothing
@@ -117,11 +118,25 @@ ram_mb=$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo)
 disk_probe=$R/; while [ ! -d "$disk_probe" ]; do disk_probe=$(dirname "$disk_probe"); done
 disk_mb=$(df -Pm "$disk_probe" | awk 'NR==2 {print $4}')
 [ "$disk_mb" -ge "$MIN_DISK_MB" ] || die "disque insuffisant sous $disk_probe : ${disk_mb} Mo libres, ${MIN_DISK_MB} Mo requis."
-command -v node >/dev/null || die "Node.js 20 introuvable : Debian 12 ne fournit que Node 18 ; installez Node 20 (paquet nodejs 20 de NodeSource ou de votre dépôt interne) puis relancez."
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-[ "$node_major" -ge 20 ] || die "Node.js $(node -v) trouvé, 20 ou plus requis (Debian 12 fournit Node 18) : installez Node 20 puis relancez."
+# Node: a release bundle ships the Node 20 it was built and tested with (runtime/bin/node),
+# so the host's Node does not matter; a development checkout uses the host's, 20 or later.
+# Every Node this script and the installed services start goes through the release's
+# launcher (provisioning/officine-node), which makes the same choice.
+if [ -e "$SRC/runtime/bin/node" ]; then
+  node_version=$("$SRC/runtime/bin/node" --version 2>/dev/null) \
+    || die "le Node.js fourni avec le paquet ($SRC/runtime/bin/node) ne démarre pas sur cette machine : paquet incomplet ou prévu pour une autre architecture que celle-ci ($(uname -m))."
+  NODE_ORIGIN="fourni avec le paquet"
+else
+  command -v node >/dev/null || die "Node.js 20 introuvable : Debian 12 ne fournit que Node 18. Installez depuis un paquet de version (il contient son propre Node 20, rien à installer), ou installez Node 20 (paquet nodejs 20 de NodeSource ou de votre dépôt interne) puis relancez."
+  node_version=$(node --version)
+  NODE_ORIGIN="du système, version de développement"
+fi
+node_major=${node_version#v}; node_major=${node_major%%.*}
+[ "${node_major:-0}" -ge 20 ] 2>/dev/null || die "Node.js $node_version trouvé ($NODE_ORIGIN), 20 ou plus requis (Debian 12 ne fournit que Node 18) : installez depuis un paquet de version (il contient son propre Node 20), ou installez Node 20 puis relancez."
+[ -x "$SRC/provisioning/officine-node" ] || die "$SRC/provisioning/officine-node manquant ou non exécutable : paquet de version incomplet."
+NODE="$SRC/provisioning/officine-node"
 [ -f "$SRC/dist/appliance/src/cli/main.js" ] && [ -d "$SRC/node_modules" ] || die "$SRC n'est pas une version construite : lancez « npm ci && npm run build » d'abord, ou utilisez un paquet de version."
-VERSION=$(node -p "require('$SRC/package.json').version")
+VERSION=$("$NODE" -p "require('$SRC/package.json').version")
 # A port is fine when free, or when held by this installation's own running service.
 port_ok() {
   local port=$1 svc=$2
@@ -136,7 +151,7 @@ if [ "$DOCKER_BUILD" = 0 ]; then
     port_ok "${spec%%:*}" "${spec#*:}" || die "le port ${spec%%:*} (${spec#*:}) est déjà utilisé par un autre programme."
   done
 fi
-say "  Debian 12, ${ram_mb} Mo de RAM, ${disk_mb} Mo libres, Node $(node -v), version $VERSION à installer."
+say "  Debian 12, ${ram_mb} Mo de RAM, ${disk_mb} Mo libres, Node $node_version ($NODE_ORIGIN), version $VERSION à installer."
 
 # ---------------------------------------------------------------- packages
 step "Paquets Debian (PostgreSQL, Caddy, age, zstd)"
@@ -169,7 +184,7 @@ ensure_dir "$R/etc/officine-agent" 0750 root:officine-agent 2>/dev/null || true
 step "Version $VERSION sous $R/opt/officine"
 REL="$R/opt/officine/releases/$VERSION"
 if [ ! -d "$REL" ]; then
-  run node "$SRC/provisioning/stage-release.mjs" "$REL"
+  run "$NODE" "$SRC/provisioning/stage-release.mjs" "$REL"
   [ "$DRY" = 1 ] || changed "version $VERSION installée"
 fi
 if [ "$(readlink "$R/opt/officine/current" 2>/dev/null)" != "releases/$VERSION" ]; then
@@ -316,9 +331,10 @@ LOG_LEVEL=warn
 EOF
 fi
 # The postgresql.conf fragment, rendered by the release's own code (archive_timeout =
-# BACKUP_WAL_ARCHIVE_TIMEOUT of that env file, at most 300 s).
-PG_WAL_CONF=$(node "$SRC/dist/appliance/src/cli/main.js" --env-file "$([ -f "$WAL_ENV" ] && echo "$WAL_ENV" || echo /dev/null)" \
-  wal postgres-conf --archive-env "$WAL_ENV" --cli "$R/opt/officine/current/dist/appliance/src/cli/main.js" --node "$(command -v node)") \
+# BACKUP_WAL_ARCHIVE_TIMEOUT of that env file, at most 300 s). The archive_command runs
+# the current release's launcher: its own Node after every upgrade, not the host's.
+PG_WAL_CONF=$("$NODE" "$SRC/dist/appliance/src/cli/main.js" --env-file "$([ -f "$WAL_ENV" ] && echo "$WAL_ENV" || echo /dev/null)" \
+  wal postgres-conf --archive-env "$WAL_ENV" --cli "$R/opt/officine/current/dist/appliance/src/cli/main.js" --node "$R/opt/officine/current/provisioning/officine-node") \
   || die "configuration PostgreSQL de l'archivage des WAL impossible à produire."
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -365,7 +381,7 @@ if [ "$DRY" = 0 ]; then
   if [ "$(psql_ -tAc "SELECT 1 FROM pg_database WHERE datname='officine'")" != 1 ]; then
     psql_ -c "CREATE DATABASE officine OWNER officine ENCODING 'UTF8' TEMPLATE template0" && changed "base officine"
   fi
-  out=$(runuser -u officine -- env OFFICINE_ENV_FILE="$R/etc/officine/appliance.env" node "$R/opt/officine/current/dist/appliance/src/cli/main.js" migrate)
+  out=$(runuser -u officine -- env OFFICINE_ENV_FILE="$R/etc/officine/appliance.env" "$R/opt/officine/current/provisioning/officine-node" "$R/opt/officine/current/dist/appliance/src/cli/main.js" migrate)
   case $out in *Appliquées*) changed "migrations : $(printf '%s' "$out" | grep -c '^  ')";; esac
 else
   say "  [dry-run] démarrer PostgreSQL, créer le rôle et la base officine, appliquer les migrations"
@@ -387,7 +403,7 @@ else
   # other once-shown secrets), and the first sign-in must give a code, which confirms it.
   pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
   printf '%s\n' "$pw" | runuser -u officine -- env OFFICINE_ENV_FILE="$R/etc/officine/appliance.env" \
-    node "$R/opt/officine/current/dist/appliance/src/cli/main.js" users create --email "$ADMIN_EMAIL" \
+    "$R/opt/officine/current/provisioning/officine-node" "$R/opt/officine/current/dist/appliance/src/cli/main.js" users create --email "$ADMIN_EMAIL" \
     --name "Super-administrateur" --role super_admin --activate --password-stdin --enrol-totp >&2
   put_file "$ADMIN_MARK" 0600 "$OWN" < <(printf '%s\n' "$ADMIN_EMAIL")
   {

@@ -26,6 +26,8 @@ INSTALL_ENV="$ROOT/etc/officine/install.env"
 RUN_DIR="$ROOT/run/officine"
 LOG_DIR="$ROOT/var/log/officine"
 CURRENT="$ROOT/opt/officine/current"
+# Node as the release ships it (runtime/bin/node), never the host's directly.
+NODE="$CURRENT/provisioning/officine-node"
 PGDATA="$ROOT/var/lib/officine-postgresql"
 mkdir -p "$RUN_DIR"
 
@@ -55,14 +57,14 @@ start_one() {
       local pidf="$RUN_DIR/$1.pid" sub=serve
       [ "$1" = scheduler ] && sub=scheduler
       pid_alive "$pidf" && return 0
-      if [ "$1" = scheduler ] && ! node "$CURRENT/dist/appliance/src/cli/main.js" help scheduler >/dev/null 2>&1; then
+      if [ "$1" = scheduler ] && ! "$NODE" "$CURRENT/dist/appliance/src/cli/main.js" help scheduler >/dev/null 2>&1; then
         echo "officine-services: cette version n'a pas encore de planificateur (appliance scheduler) : ignoré" >&2
         return 0
       fi
       # setsid: its own session, so stopping the supervisor's terminal does not kill it
       drop_to "$OFFICINE_SERVICE_USER" --no-new-privs
       setsid "${DROP[@]}" env OFFICINE_ENV_FILE="$ROOT/etc/officine/appliance.env" \
-        node "$CURRENT/dist/appliance/src/cli/main.js" "$sub" >>"$LOG_DIR/$1.log" 2>&1 </dev/null &
+        "$NODE" "$CURRENT/dist/appliance/src/cli/main.js" "$sub" >>"$LOG_DIR/$1.log" 2>&1 </dev/null &
       echo $! >"$pidf"
       ;;
     caddy)

@@ -15,6 +15,8 @@ export interface BundleOptions {
   version: string;
   minFromVersion: string;
   expiresAt: Date;
+  /** Version of the Node runtime the release ships (runtime/bin/node), recorded in the manifest. */
+  nodeVersion?: string | undefined;
   /** Ed25519 private key (PKCS#8 PEM); without it the bundle is unsigned (tests only). */
   signingKeyPem?: string | undefined;
   out: string;
@@ -40,6 +42,7 @@ export async function buildManifest(opts: Omit<BundleOptions, 'out' | 'signingKe
     min_from_version: opts.minFromVersion,
     created_at: (opts.now ?? new Date()).toISOString(),
     expires_at: opts.expiresAt.toISOString(),
+    ...(opts.nodeVersion ? { node_version: opts.nodeVersion } : {}),
     files,
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { RUNTIME_NODE_PATH } from './release-tree.js';
 
 /** Release versions: semver core with an optional pre-release tag. */
 const VERSION_RE = /^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$/;
@@ -37,10 +38,19 @@ export const manifestSchema = z.object({
   min_from_version: z.string().regex(VERSION_RE),
   created_at: z.iso.datetime({ offset: true }),
   expires_at: z.iso.datetime({ offset: true }),
+  /** The Node version shipped as runtime/bin/node (absent from bundles without a runtime). */
+  node_version: z
+    .string()
+    .regex(/^v\d+\.\d+\.\d+$/)
+    .optional(),
   files: z
     .array(z.object({ path: relPath, size: z.number().int().min(0), sha256: sha256Hex, mode: z.union([z.literal(0o644), z.literal(0o755)]) }))
     .min(1),
-});
+}).refine(
+  // a manifest naming a runtime ships it, executable (provisioning/officine-node runs it)
+  (m) => m.node_version === undefined || m.files.some((f) => f.path === RUNTIME_NODE_PATH && f.mode === 0o755),
+  `node_version without an executable ${RUNTIME_NODE_PATH}`,
+);
 export type ReleaseManifest = z.infer<typeof manifestSchema>;
 
 /** The detached signature stored beside the manifest (manifest.sig). */

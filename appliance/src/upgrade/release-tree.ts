@@ -8,8 +8,12 @@ export interface ReleaseFile {
   mode: 0o644 | 0o755;
 }
 
-/** Top-level entries of the project that make a release (built app, UI, units, provisioning). */
-const TOP_LEVEL = ['package.json', 'package-lock.json', 'Caddyfile', 'Dockerfile', 'INSTALL.md', 'README.md', 'systemd', 'provisioning', 'appliance/data'];
+/**
+ * Top-level entries of the project that make a release (built app, UI, units, provisioning).
+ * `runtime` exists only in a release unpacked from a bundle (the Node it ships): staging
+ * such a release (install.sh) or re-bundling it keeps its runtime.
+ */
+const TOP_LEVEL = ['package.json', 'package-lock.json', 'Caddyfile', 'Dockerfile', 'INSTALL.md', 'README.md', 'systemd', 'provisioning', 'appliance/data', 'runtime'];
 const DIST = ['dist/appliance/src', 'dist/agent/src', 'dist/web'];
 
 function walk(root: string, dir: string, out: ReleaseFile[], skip: (rel: string, isDir: boolean) => boolean): void {
@@ -54,4 +58,23 @@ export function listReleaseFiles(projectRoot: string): ReleaseFile[] {
     walk(projectRoot, abs, out, (rel, isDir) => isDir && rel.endsWith('/node_modules'));
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Where a release carries its Node runtime (run by provisioning/officine-node). */
+export const RUNTIME_NODE_PATH = 'runtime/bin/node';
+/** The Node major version the appliance is built and tested with (package.json engines). */
+export const RUNTIME_NODE_MAJOR = 20;
+
+/**
+ * The Node binary a bundle ships as runtime/bin/node: the one running the bundle build
+ * (`process.execPath`, `process.version`), so a release runs on the exact runtime it was
+ * built and tested with, whatever Node the host has (Debian 12 ships Node 18 only).
+ * Throws when that Node is not the supported major version.
+ */
+export function bundledRuntime(execPath: string, version: string): { file: ReleaseFile; nodeVersion: string } {
+  const m = /^v(\d+)\.\d+\.\d+$/.exec(version);
+  if (!m || Number(m[1]) !== RUNTIME_NODE_MAJOR) {
+    throw new Error(`the bundle ships the Node running this build as ${RUNTIME_NODE_PATH}: Node ${RUNTIME_NODE_MAJOR} required, this is ${version} (${execPath}); run npm run bundle with Node ${RUNTIME_NODE_MAJOR}`);
+  }
+  return { file: { abs: execPath, path: RUNTIME_NODE_PATH, mode: 0o755 }, nodeVersion: version };
 }

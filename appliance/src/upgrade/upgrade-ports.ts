@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pgLib from 'pg';
 import type { DataSource } from 'typeorm';
 import { recordAudit } from '../audit/audit.service.js';
 import type { Logger } from '../logging/logger.js';
+import { RUNTIME_NODE_PATH } from './release-tree.js';
 
 /** Stops and starts the appliance's processes around an upgrade. */
 export interface ServiceController {
@@ -164,6 +165,22 @@ export class ReleaseCodeMigrator implements ReleaseMigrator {
 }
 
 /**
+ * The Node a release's own code runs on: the runtime it ships (runtime/bin/node, the one
+ * it was built and tested with), or, for a release without one (a development checkout,
+ * a release bundled before runtimes were shipped), the Node running this process — which
+ * its launcher (provisioning/officine-node) or the operator already chose and checked.
+ */
+export function releaseNode(releaseDir: string): string {
+  const runtime = join(releaseDir, RUNTIME_NODE_PATH);
+  try {
+    accessSync(runtime, constants.X_OK);
+    return runtime;
+  } catch {
+    return process.execPath;
+  }
+}
+
+/**
  * Runs `appliance backup run --json` (the encrypted off-site backup, verified on each
  * target) from the current release. With no backup target configured yet (a fresh
  * install) there is nothing to back up to: that is reported as 'no_target' and the
@@ -174,7 +191,12 @@ export class CliPreUpgradeBackup implements PreUpgradeBackup {
   constructor(private readonly releaseDir: string, private readonly env: NodeJS.ProcessEnv, private readonly targetsConfigured: boolean) {}
   async run(_label: string): Promise<PreUpgradeBackupResult> {
     if (!this.targetsConfigured) return { result: 'no_target' };
-    const out = await runProgram(process.execPath, [join(this.releaseDir, 'dist/appliance/src/cli/main.js'), 'backup', 'run', '--json'], { env: this.env, stdout: true });
+    // The current release's runtime, not the new one's: the backup is taken by the code
+    // that matches the database as it is now (the new release is not migrated yet), and
+    // that code runs on the runtime it shipped with. Not process.execPath either: the
+    // upgrade command may have been started by another Node (e.g. an older release's
+    // units or an operator's shell); releaseNode() falls back to it only without a runtime.
+    const out = await runProgram(releaseNode(this.releaseDir), [join(this.releaseDir, 'dist/appliance/src/cli/main.js'), 'backup', 'run', '--json'], { env: this.env, stdout: true });
     let summary: { id?: unknown; status?: unknown };
     try {
       summary = JSON.parse(out) as typeof summary;

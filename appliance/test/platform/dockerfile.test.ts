@@ -18,8 +18,9 @@ t.test('Dockerfile: multi-stage, built by install.sh, volumes, healthcheck on /r
   t.match(dockerfile, /^RUN \/src\/provisioning\/install\.sh --docker-build/m, 'runtime stage built by install.sh');
   t.match(dockerfile, /^VOLUME \[.*"\/etc\/officine".*"\/var\/lib\/officine".*\]/m, 'config and data volumes');
   t.match(dockerfile, /^HEALTHCHECK [\s\S]*\/readyz/m, 'healthcheck on /readyz');
+  t.match(dockerfile, /^HEALTHCHECK [^\n]*\\\n\s+CMD \/opt\/officine\/current\/provisioning\/officine-node -e /m, 'healthcheck runs Node through the release launcher');
   t.match(dockerfile, /^ENTRYPOINT \["\/opt\/officine\/current\/provisioning\/docker-entrypoint\.sh"\]/m);
-  for (const f of ['install.sh', 'docker-entrypoint.sh', 'officine-services.sh']) {
+  for (const f of ['install.sh', 'docker-entrypoint.sh', 'officine-services.sh', 'officine-node']) {
     const p = join(ROOT, 'provisioning', f);
     t.doesNotThrow(() => accessSync(p, constants.X_OK), `${f} executable`);
   }

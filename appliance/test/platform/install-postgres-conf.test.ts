@@ -26,6 +26,7 @@ t.test('install.sh renders archive_mode, archive_command and archive_timeout ≤
   const timeout = Number(conf.archive_timeout);
   t.ok(timeout > 0 && timeout <= 300, `archive_timeout ${conf.archive_timeout} s ≤ 300 s (RPO ≤ 5 min)`);
   t.match(conf.archive_command, new RegExp(`OFFICINE_ENV_FILE=${root}/etc/officine-wal/wal-archive\\.env .*${root}/opt/officine/current/dist/appliance/src/cli/main\\.js wal archive %p %f$`), 'archive_command: the installed console, its own env file');
+  t.match(conf.archive_command, new RegExp(`\\.env ${root}/opt/officine/current/provisioning/officine-node ${root}/opt/officine/current/dist/`), 'run by the current release’s launcher (its own Node), not the host’s node');
   t.match(r.stdout, new RegExp(`\\[dry-run\\] écrire ${root}/var/lib/officine-postgresql/officine\\.conf \\(0600`), 'written into the cluster directory');
   t.same(readdirSync(join(root, '..')), [], 'dry run wrote nothing');
 });

@@ -93,7 +93,7 @@ t.test('pre-checks fail clearly and --dry-run changes nothing', async (t) => {
   const fresh = tempDir(t, 'officine-dry-');
   const dry = sh('bash', [INSTALL_SH, ...args.map((a) => (a === root ? fresh : a)), '--dry-run']);
   t.equal(dry.code, 0, `dry run succeeds${dry.code ? `: ${dry.stderr}` : ''}`);
-  t.match(dry.stdout, /\[dry-run\] node .*stage-release\.mjs/, 'shows the release it would stage');
+  t.match(dry.stdout, /\[dry-run\] \S*\/provisioning\/officine-node .*stage-release\.mjs/, 'shows the release it would stage (Node through the release launcher)');
   t.match(dry.stdout, /Modifications : 0/);
   t.same(readdirSync(fresh), [], 'nothing written');
   const ram = sh('bash', [INSTALL_SH, ...args, '--min-ram-mb', '99999999']);

@@ -35,6 +35,14 @@ t.test('every unit scores ≤ 1.5 with systemd-analyze security --offline=yes', 
   }
 });
 
+t.test('every unit that starts Node does it through the release launcher (the Node the bundle ships)', async (t) => {
+  for (const unit of ['officine-agent.service', 'officine-appliance.service', 'officine-scheduler.service', 'officine-upgrade.service']) {
+    const text = readFileSync(join(UNITS_DIR, unit), 'utf8');
+    t.match(text, /^ExecStart=\/opt\/officine\/current\/provisioning\/officine-node \/opt\/officine\/current\/dist\/\S+\/main\.js /m, `${unit}: ExecStart through officine-node`);
+    t.notMatch(text, /\/usr\/bin\/node/, `${unit}: never the host's /usr/bin/node`);
+  }
+});
+
 t.test('the scoring is real: a bare unit scores badly', async (t) => {
   const dir = tempDir(t, 'officine-units-');
   const bare = join(dir, 'bare.service');

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { BundleRefusedError } from '../../src/upgrade/bundle-verifier.js';
@@ -102,6 +102,22 @@ t.test('refuses a symlink entry', async (t) => {
   const out = join(root, 'symlink.tar.gz');
   await rewriteBundle(good, out, (_n, d) => d, [{ header: { name: 'release/dist/link', type: 'symlink', linkname: '/etc/shadow' } }]);
   await refused(t, out, 'unsupported_entry');
+});
+
+t.test('node_version in the manifest requires the runtime it names, executable', async (t) => {
+  const dir = join(root, 'tree-runtime');
+  const files = writeTinyRelease(dir, '0.2.0');
+  const runtime = { abs: join(dir, 'fake-node'), path: 'runtime/bin/node', mode: 0o755 as const };
+  writeFileSync(runtime.abs, '#!/bin/sh\necho v20.11.1\n', { mode: 0o755 });
+  const build = async (name: string, list: typeof files) => {
+    const out = join(root, `${name}.tar.gz`);
+    await buildBundle({ files: list, version: '0.2.0', minFromVersion: '0.1.0', expiresAt: inDays(30), nodeVersion: 'v20.11.1', signingKeyPem: pinnedKey.privatePem, out, gzipLevel: 1, now });
+    return out;
+  };
+  const m = await verify(await build('with-runtime', [...files, runtime]));
+  t.equal(m.node_version, 'v20.11.1', 'with its runtime: verifies, node_version read back');
+  await refused(t, await build('no-runtime', files), 'bad_manifest');
+  await refused(t, await build('runtime-not-exec', [...files, { ...runtime, mode: 0o644 }]), 'bad_manifest');
 });
 
 t.test('refuses an oversize bundle, compressed or unpacked', async (t) => {

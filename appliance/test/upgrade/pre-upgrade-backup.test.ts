@@ -2,7 +2,7 @@
 // real `appliance backup run` of the current release (pg_dump | zstd | age onto a NAS
 // mount, verified there), taken before anything is stopped or switched, and recorded in
 // the upgrade journal and the audit log. A failing backup stops the upgrade untouched.
-import { existsSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pgLib from 'pg';
 import t, { type Test } from 'tap';
@@ -42,6 +42,10 @@ async function upgradeFixture(t: Test, nasPath: string, f: Awaited<ReturnType<ty
   const installDir = join(dir, 'opt');
   writeInstalledRelease(installDir, '0.1.0');
   symlinkSync(join(root, 'dist'), join(installDir, 'releases/0.1.0/dist'));
+  // The current release's runtime (runtime/bin/node): records each run, then is this Node.
+  const runtimeLog = join(dir, 'runtime.log');
+  mkdirSync(join(installDir, 'releases/0.1.0/runtime/bin'), { recursive: true });
+  writeFileSync(join(installDir, 'releases/0.1.0/runtime/bin/node'), `#!/bin/sh\necho "$*" >> '${runtimeLog}'\nexec '${process.execPath}' "$@"\n`, { mode: 0o755 });
   const { keysFile, bundle } = await pinnedKeyAndBundle(dir, migrationEntryPointsOverlay());
   const port = await readyzServer(t);
   const servicesLog = join(dir, 'services.log');
@@ -67,7 +71,7 @@ async function upgradeFixture(t: Test, nasPath: string, f: Awaited<ReturnType<ty
     SERVICE_START_COMMAND: `echo start >> '${servicesLog}'`,
     UPGRADE_HEALTH_TIMEOUT_S: '30',
   };
-  return { installDir, bundle, env, servicesLog, current: () => readlinkSync(join(installDir, 'current')) };
+  return { installDir, bundle, env, servicesLog, runtimeLog, current: () => readlinkSync(join(installDir, 'current')) };
 }
 
 t.test('upgrade apply takes a real, verified, restorable backup before switching; journaled and audited', async (t) => {
@@ -80,6 +84,7 @@ t.test('upgrade apply takes a real, verified, restorable backup before switching
   t.match(r.stdout, /Mise à jour appliquée : version 0\.2\.0 en service/);
   t.equal(u.current(), join('releases', '0.2.0'), 'current switched to 0.2.0');
   t.equal(readFileSync(u.servicesLog, 'utf8'), 'stop\nstart\n', 'services stopped once, started once');
+  t.match(readFileSync(u.runtimeLog, 'utf8'), /^\S+\/current\/dist\/appliance\/src\/cli\/main\.js backup run --json$/m, 'the backup ran on the current release’s own runtime (runtime/bin/node)');
 
   const journal = readUpgradeJournal(f.config.dataDir, 100);
   const actions = journal.map((e) => e.action);

@@ -1,14 +1,17 @@
 // The vendor's release tooling run for real: provisioning/release-keys.mjs (keygen,
-// rotate), provisioning/bundle.mjs (npm run bundle) on a small project tree, and the
-// appliance side that consumes them (`appliance upgrade verify`, `upgrade trust-keys`).
+// rotate), provisioning/bundle.mjs (npm run bundle) on a small project tree — with the
+// Node runtime it ships — and the appliance side that consumes them (`appliance upgrade
+// verify`, `upgrade trust-keys`).
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pgLib from 'pg';
 import t from 'tap';
 import { projectRoot } from '../../src/config/version.js';
 import { tempDir } from '../helpers/app.js';
-import { writeInstalledRelease } from '../helpers/bundle.js';
+import { rewriteBundle, writeInstalledRelease } from '../helpers/bundle.js';
+import { bundledRuntime, RUNTIME_NODE_PATH } from '../../src/upgrade/release-tree.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { CLI, cliEnv } from '../helpers/ops-process.js';
 
@@ -97,7 +100,8 @@ t.test('release keys and bundles from the vendor tools, accepted or refused by t
 
   // npm run bundle (provisioning/bundle.mjs) on a small checkout, signed by A and by B.
   const bundleScript = smallCheckout(join(dir, 'checkout'), '0.2.0');
-  const bundle = (key: string, out: string) => node(bundleScript, ['--key', key, '--min-from', '0.1.0', '--expires-days', '30', '--out', out]);
+  // gzip level 1: the bundle carries the ~100 MB Node binary, level 9 would only cost CPU here
+  const bundle = (key: string, out: string) => node(bundleScript, ['--key', key, '--min-from', '0.1.0', '--expires-days', '30', '--out', out, '--gzip-level', '1']);
   const byA = join(dir, 'by-a.tar.gz');
   const byB = join(dir, 'by-b.tar.gz');
   const evil = join(dir, 'evil.json');
@@ -113,7 +117,12 @@ t.test('release keys and bundles from the vendor tools, accepted or refused by t
     t.match(r.stdout, /version 0\.2\.0, \d+ files, expires /);
   }
   t.equal(evilList.status, 0, 'rotate by the stranger');
-  const manifest = JSON.parse(execFileSync('tar', ['-xzOf', byA, 'manifest.json'], { encoding: 'utf8' })) as { version: string; min_from_version: string; files: { path: string }[] };
+  const manifest = JSON.parse(execFileSync('tar', ['-xzOf', byA, 'manifest.json'], { encoding: 'utf8' })) as {
+    version: string;
+    min_from_version: string;
+    node_version?: string;
+    files: { path: string; sha256: string; size: number; mode: number }[];
+  };
   const paths = manifest.files.map((f) => f.path);
   t.equal(manifest.version, '0.2.0', 'version from package.json');
   t.equal(manifest.min_from_version, '0.1.0');
@@ -124,13 +133,43 @@ t.test('release keys and bundles from the vendor tools, accepted or refused by t
   t.notOk(paths.some((p) => p.endsWith('.map')), 'no source maps');
   t.ok(paths.includes('systemd/officine-appliance.service') && paths.includes('dist/web/index.html'), 'units and web assets');
 
+  // The Node runtime: this build's Node, executable, its version and hash in the signed manifest.
+  t.match(builtA.stdout, new RegExp(`runtime Node ${process.version.replace(/\./g, '\\.')} \\(runtime/bin/node`), 'bundle.mjs names the runtime it ships');
+  t.equal(manifest.node_version, process.version, 'node_version: the Node that built the bundle');
+  const runtimeEntry = manifest.files.find((f) => f.path === RUNTIME_NODE_PATH);
+  t.ok(runtimeEntry, 'runtime/bin/node listed in the manifest');
+  t.equal(runtimeEntry?.mode, 0o755, 'listed executable');
+  const unpacked = join(dir, 'unpacked-a');
+  mkdirSync(unpacked);
+  execFileSync('tar', ['-xzf', byA, '-C', unpacked, `release/${RUNTIME_NODE_PATH}`]);
+  const shipped = join(unpacked, 'release', RUNTIME_NODE_PATH);
+  t.equal(statSync(shipped).mode & 0o777, 0o755, 'unpacked 0755');
+  t.equal(statSync(shipped).size, runtimeEntry?.size, 'its size is the manifest’s');
+  t.equal(createHash('sha256').update(readFileSync(shipped)).digest('hex'), runtimeEntry?.sha256, 'its sha256 is the manifest’s');
+  t.equal(execFileSync(shipped, ['--version'], { encoding: 'utf8', env: { PATH: process.env.PATH } }).trim(), manifest.node_version, 'the shipped binary runs and is the Node named by node_version');
+  // The runtime changed after signing (one byte, same size): refused like any other file.
+  const tampered = join(dir, 'runtime-tampered.tar.gz');
+  await rewriteBundle(byA, tampered, (name, data) => {
+    if (name !== `release/${RUNTIME_NODE_PATH}`) return data;
+    const copy = Buffer.from(data);
+    copy[copy.length >> 1]! ^= 0xff;
+    return copy;
+  });
+
   // A list signed by an unpinned key is refused, audited, and the pinned file is unchanged.
   const pinnedBefore = readFileSync(pinnedFile, 'utf8');
-  const [vA, vB, refused] = await Promise.all([cli('upgrade', 'verify', byA), cli('upgrade', 'verify', byB), cli('upgrade', 'trust-keys', evil, `${evil}.sig`)]);
+  const [vA, vB, refused, vTampered] = await Promise.all([
+    cli('upgrade', 'verify', byA),
+    cli('upgrade', 'verify', byB),
+    cli('upgrade', 'trust-keys', evil, `${evil}.sig`),
+    cli('upgrade', 'verify', tampered),
+  ]);
   t.equal(vA.status, 0, `the bundle signed by the pinned key verifies${vA.status ? `: ${vA.stderr}` : ''}`);
   t.match(vA.stdout, new RegExp(`Paquet valide : version 0\\.2\\.0 \\(${paths.length} fichiers`));
   t.equal(vB.status, 1, 'the bundle signed by B (not pinned yet) is refused');
   t.match(vB.stderr, /Paquet refusé : signé par une clé qui n’est pas épinglée/);
+  t.equal(vTampered.status, 1, 'a bundle whose runtime changed after signing is refused');
+  t.match(vTampered.stderr, /Paquet refusé : un fichier a été modifié après signature\. \(runtime\/bin\/node\)/, 'naming the runtime');
   t.equal(refused.status, 1, 'trust-keys refuses a list signed by an unpinned key');
   t.match(refused.stderr, /rotation des clés refusée[\s\S]*unknown_key/);
   t.equal(readFileSync(pinnedFile, 'utf8'), pinnedBefore, 'pinned keys unchanged');
@@ -163,4 +202,10 @@ t.test('release keys and bundles from the vendor tools, accepted or refused by t
   t.same(rows[1]!.details.keys, [listA.keys[0]!.id, keyB], 'the rotation names the new key ids');
   t.equal(rows[1]!.actor_role, 'console');
   t.equal(rows[1]!.details.command, 'upgrade trust-keys');
+});
+
+t.test('bundle.mjs ships only the supported Node major version', async (t) => {
+  t.throws(() => bundledRuntime('/usr/bin/node', 'v18.19.0'), /Node 20 required, this is v18\.19\.0 \(\/usr\/bin\/node\)/, 'Node 18 refused');
+  t.throws(() => bundledRuntime('/usr/bin/node', 'v22.1.0'), /Node 20 required/, 'Node 22 refused (not what the appliance is tested with)');
+  t.same(bundledRuntime('/x/node', 'v20.11.1'), { file: { abs: '/x/node', path: 'runtime/bin/node', mode: 0o755 }, nodeVersion: 'v20.11.1' }, 'Node 20: shipped as runtime/bin/node, 0755');
 });
