@@ -188,7 +188,7 @@ export class RestoreService {
         {
           cmd: this.tools.pgRestore,
           args: ['--no-owner', '--no-privileges', '--no-password', ...(opts.exitOnError ? ['--exit-on-error'] : []), '-d', libpqEnv(url).PGDATABASE!],
-          env: { ...libpqEnv(url), PGOPTIONS: RESTORE_SESSION_OPTIONS },
+          env: libpqEnv(url),
           label: 'pg_restore',
         },
       ],
@@ -235,18 +235,6 @@ export class RestoreService {
     }
   }
 }
-
-/**
- * Session settings of pg_restore's connection (RTO matters; the server's own settings
- * stay as they are):
- * - maintenance_work_mem 256 MB: indexes and foreign keys of large tables are built
- *   after the data; with the 64 MB default their sorts spill to disk. pg_restore
- *   without -j builds one at a time, so this is the peak;
- * - synchronous_commit off: the restore goes into a new database that is swapped in
- *   only after verification, so losing its last commits to a crash loses nothing:
- *   the restore is simply run again. Every later commit of the appliance is durable.
- */
-export const RESTORE_SESSION_OPTIONS = '-c maintenance_work_mem=256MB -c synchronous_commit=off';
 
 /** What a restore did. */
 export interface RestoreResult {
