@@ -30,7 +30,7 @@ import { migrateUp } from '../appliance/src/db/migrator.js';
 const SALES_ROWS = Number(process.env.BENCH_SALES_ROWS ?? 9_000_000);
 // Each rep runs both sides; which goes first alternates, so the checkpoint and cache
 // state one run leaves behind does not always fall on the same side.
-const REPS = Number(process.env.BENCH_REPS ?? 3);
+const REPS = Number(process.env.BENCH_REPS ?? 5);
 const root = projectRoot();
 const cli = join(root, 'dist/appliance/src/cli/main.js');
 
@@ -51,6 +51,11 @@ async function sql(url: string, q: string, params: unknown[] = []) {
     await c.end();
   }
 }
+
+const medianRatio = (a: { seconds: number }[], b: { seconds: number }[]) => {
+  const r = a.map((x, i) => x.seconds / b[i]!.seconds).sort((p, q) => p - q);
+  return +r[Math.floor(r.length / 2)]!.toFixed(3);
+};
 
 const best = (xs: { seconds: number; rssKb: number }[]) => ({ seconds: Math.min(...xs.map((x) => x.seconds)), rssKb: Math.max(...xs.map((x) => x.rssKb)) });
 
@@ -209,6 +214,12 @@ async function main() {
       // Per appliance backup run: wall time of the process, time inside the service, and its phases.
       appliance_backup_phases_ms: phases,
       appliance_restore_phases_ms: restorePhases,
+      // Each rep times both sides back to back: the median of those paired ratios is
+      // less sensitive to one lucky or unlucky run than best-of-N on each side.
+      median_pair_ratio: {
+        backup: medianRatio(ab, sb),
+        restore: medianRatio(ar, sr),
+      },
       reps: REPS,
       runs_s: {
         backup: { appliance: ab.map((x) => x.seconds), shell: sb.map((x) => x.seconds) },
