@@ -41,11 +41,13 @@ export async function archiveWalSegment(
   const key = layout.wal(fileName);
   const p = runPipeline([{ cmd: tools.zstd, args: ['-3', '-q', '-c', path], label: 'zstd' }, ageEncryptStage(tools.age, recipients)]);
   const sent = await fanOut(p.stdout!, targets.map((t) => ({ name: t.name, consume: (s) => t.put(key, s) })));
-  await p.done;
+  // When every target refused early, fanOut stops reading and zstd/age may die of a
+  // broken pipe; a pipeline error means no copy is complete, whatever the targets say.
+  const pipeErr = await p.done.then(() => null, (e: Error) => e);
   const stored: string[] = [];
   const failed: string[] = [];
   for (const t of targets) {
-    const err = sent.failures.get(t.name);
+    const err = sent.failures.get(t.name) ?? pipeErr;
     const v = err ? { ok: false, reason: err.message } : await verifyStored(t, key, sent).catch((e: Error) => ({ ok: false, reason: e.message }));
     if (v.ok) stored.push(t.name);
     else {
