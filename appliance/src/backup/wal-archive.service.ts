@@ -1,4 +1,4 @@
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
@@ -10,14 +10,9 @@ import { backupRecipients, backupTools, type BackupTools } from './backup-settin
 import { fanOut } from './fan-out.js';
 import { runPipeline } from './process-pipeline.js';
 import { walSpoolDir } from './wal-settings.js';
+import { WAL_FILE_NAME, walSpoolState, type WalSpoolState } from './wal-spool.js';
 import { verifyStored, type BackupTarget } from './targets/backup-target.js';
 import { configuredTargets, openTarget } from './targets/target-factory.js';
-
-/**
- * Names PostgreSQL gives archived files: segments, partial segments, backup history and
- * timeline history. provisioning/officine-wal-spool checks the same set (as sh patterns).
- */
-export const WAL_FILE_NAME = /^[0-9A-F]{24}(\.partial|\.[0-9A-F]{8}\.backup)?$|^[0-9A-F]{8}\.history$/;
 
 /**
  * Seals one WAL segment with zstd + age and ships it to every target, verifying what
@@ -58,23 +53,6 @@ export async function archiveWalSegment(
   logger.info({ wal: fileName, stored, failed, size: sent.size }, 'wal segment archived');
   if (stored.length === 0) throw new BackupError('wal_archive_failed', `Segment WAL ${fileName} : aucune cible ne l'a reçu.`);
   return { stored, failed };
-}
-
-/** What is waiting in the spool: segment names in order and the oldest one's age. */
-export interface WalSpoolState {
-  segments: string[];
-  oldestAgeS: number | null;
-}
-
-/** Spooled segments (temp files of officine-wal-spool start with a dot and are skipped). */
-export async function walSpoolState(dir: string, now: Date): Promise<WalSpoolState> {
-  const segments = (await readdir(dir)).filter((n) => WAL_FILE_NAME.test(n)).sort();
-  let oldest: number | null = null;
-  for (const n of segments) {
-    const m = await stat(join(dir, n)).then((s) => s.mtimeMs, () => null);
-    if (m !== null && (oldest === null || m < oldest)) oldest = m;
-  }
-  return { segments, oldestAgeS: oldest === null ? null : Math.max(0, Math.round((now.getTime() - oldest) / 1000)) };
 }
 
 /** What one pass of the shipper did. */

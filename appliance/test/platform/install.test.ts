@@ -158,7 +158,7 @@ t.test('install.sh installs for real: app answers through Caddy over HTTPS', asy
   const settings = Object.fromEntries((await query<{ name: string; setting: string }>(`SELECT name, setting FROM pg_settings WHERE name IN ('archive_mode', 'archive_timeout', 'wal_level')`)).map((r) => [r.name, r.setting]));
   t.same(settings, { archive_mode: 'on', archive_timeout: '300', wal_level: 'replica' }, 'archive_mode on, archive_timeout 300 s in the installed cluster');
   t.same(await query(`SELECT rolreplication FROM pg_roles WHERE rolname = 'officine'`), [{ rolreplication: true }], 'officine may take base backups');
-  t.equal(modes('var/lib/officine-wal-spool'), '2770', 'WAL spool 2770 (setgid: spooled files get the officine group)');
+  t.equal((lstatSync(join(root, 'var/lib/officine-wal-spool')).mode & 0o7777).toString(8), '2770', 'WAL spool 2770 (setgid: spooled files get the officine group)');
   t.equal(sh('stat', ['-c', '%U:%G', join(root, 'var/lib/officine-wal-spool')]).stdout.trim(), 'postgres:officine', 'written by postgres, shipped by the officine scheduler');
   t.notOk(existsSync(join(root, 'etc/officine-wal')), 'no copy of the backup settings or secrets for the postgres user');
   const archiveCommand = (await query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'archive_command'`))[0]?.setting;
