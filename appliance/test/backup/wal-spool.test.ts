@@ -16,6 +16,7 @@ import { walArchiveCommand } from '../../src/backup/wal-settings.js';
 import { projectRoot } from '../../src/config/version.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { tempDir } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
 import { ageKeyPair, mountTmpfs, testConfig } from './helpers.js';
 
 const SCRIPT = join(projectRoot(), 'provisioning/officine-wal-spool');
@@ -194,4 +195,26 @@ t.test('shipper with BACKUP_WAL_ARCHIVING=off drops spooled segments unshipped (
   const r = await shipConfiguredWalSpool(f.config, createLogger('silent'), { raise: (a) => f.alerts.push(a) }, () => new Date());
   t.equal(r.discarded, 1);
   t.same(readdirSync(f.dir), ['sub'], 'segment dropped, nothing else touched');
+});
+
+t.test('console: appliance wal ship --once ships what is spooled to the configured targets', async (t) => {
+  const f = shipperFixture(t);
+  const nasDir = mountTmpfs(t);
+  const data = f.put('000000010000000000000005');
+  const env = { BACKUP_WAL_ARCHIVING: 'on', BACKUP_RECIPIENTS: f.vault.recipient, BACKUP_TARGETS: 'nas', NAS_MODE: 'mount', NAS_MOUNT_PATH: nasDir, BACKUP_WAL_SPOOL_DIR: f.dir, DATA_DIR: f.config.dataDir, LOG_LEVEL: 'warn' };
+  const r = await runCli(['wal', 'ship', '--once'], env);
+  t.equal(r.code, 0, 'exit 0', { stderr: r.stderr });
+  t.equal(r.stdout, '1 segment(s) WAL envoyé(s) ; 0 en attente.\n', 'French summary');
+  t.same(readdirSync(f.dir), [], 'spool emptied');
+  const opened = execFileSync('sh', ['-c', `age -d -i '${f.vault.identity}' '${join(nasDir, layout.wal('000000010000000000000005'))}' | zstd -d -q -c`]);
+  t.same(opened, data, 'sealed copy on the NAS');
+  const idle = await runCli(['wal', 'ship', '--once'], env);
+  t.equal(idle.code, 0);
+  t.match(idle.stdout, /^Aucun segment WAL en attente dans /);
+  f.put('000000010000000000000006');
+  const down = await runCli(['wal', 'ship', '--once'], { ...env, NAS_MOUNT_PATH: tempDir(t, 'officine-notmounted-') });
+  t.equal(down.code, 1, 'exit 1 when a segment could not be shipped');
+  t.match(down.stdout, /0 segment\(s\) WAL envoyé\(s\), 000000010000000000000006 non envoyé \(gardé\) ; 1 en attente\./);
+  t.match(down.stderr, /backup\.upload_failed/, 'failure alerted (log)');
+  t.same(readdirSync(f.dir), ['000000010000000000000006'], 'kept in the spool');
 });
