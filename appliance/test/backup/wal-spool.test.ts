@@ -11,7 +11,14 @@ import { BackupAlert, type Alert } from '../../src/backup/backup-alerts.js';
 import { layout } from '../../src/backup/backup-manifest.js';
 import { backupRecipients, backupTools } from '../../src/backup/backup-settings.js';
 import { DirectoryStore } from '../../src/backup/targets/directory-store.js';
+import { walShipJob } from '../../src/backup/backup.jobs.js';
 import { shipConfiguredWalSpool, shipWalSpool } from '../../src/backup/wal-archive.service.js';
+import { loadConfig } from '../../src/config/config.js';
+import { APP_VERSION } from '../../src/config/version.js';
+import type { AppContext } from '../../src/http/app-context.js';
+import { JobRunRepository } from '../../src/scheduler/job-run.repository.js';
+import { runJobOnce } from '../../src/scheduler/job-runner.js';
+import { createTestDataSource } from '../helpers/db.js';
 import { walArchiveCommand } from '../../src/backup/wal-settings.js';
 import { projectRoot } from '../../src/config/version.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -217,4 +224,37 @@ t.test('console: appliance wal ship --once ships what is spooled to the configur
   t.match(down.stdout, /0 segment\(s\) WAL envoyé\(s\), 000000010000000000000006 non envoyé \(gardé\) ; 1 en attente\./);
   t.match(down.stderr, /backup\.upload_failed/, 'failure alerted (log)');
   t.same(readdirSync(f.dir), ['000000010000000000000006'], 'kept in the spool');
+});
+
+t.test('scheduler job backup.wal-ship: a failed pass is journaled and alerted to the operators, retried a minute later, resolved once shipped', async (t) => {
+  const f = shipperFixture(t);
+  const { ds } = await createTestDataSource(t);
+  let now = new Date();
+  const downDir = tempDir(t, 'officine-notmounted-');
+  const config = loadConfig({ envFile: '/dev/null', env: { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: f.config.dataDir, BACKUP_WAL_ARCHIVING: 'on', BACKUP_RECIPIENTS: f.vault.recipient, BACKUP_TARGETS: 'nas', NAS_MODE: 'mount', NAS_MOUNT_PATH: downDir, BACKUP_WAL_SPOOL_DIR: f.dir } });
+  const app: AppContext = { config, db: ds, logger: createLogger('silent'), secrets: undefined as never, clock: { now: () => now }, version: APP_VERSION };
+  const job = walShipJob();
+  const runs = new JobRunRepository(ds);
+  t.equal((await runJobOnce(app, job)).outcome, 'succeeded', 'idle pass');
+  t.same(await runs.recent(job.name), [], 'not journaled');
+
+  f.put('000000010000000000000001', 700);
+  t.equal((await runJobOnce(app, job)).outcome, 'succeeded');
+  const [failed] = await runs.recent(job.name);
+  t.match(failed?.details, { shipped: 0, failed: '000000010000000000000001', remaining: 1 }, 'the failed pass journaled with what is left');
+  const firing = (await ds.query(`SELECT key FROM ops_alert_states ORDER BY key`)) as { key: string }[];
+  t.same(firing.map((r) => r.key), ['ext:wal-spool:backup.upload_failed', 'ext:wal-spool:backup.wal_spool_stale'], 'upload failure and late spool routed to the operators');
+
+  // NAS back (mounted), but within the minute after the failure: no attempt yet.
+  const nasDir = mountTmpfs(t);
+  app.config = { ...config, NAS_MOUNT_PATH: nasDir };
+  now = new Date(now.getTime() + 30_000);
+  await runJobOnce(app, job);
+  t.same(readdirSync(f.dir), ['000000010000000000000001'], 'retry waits a minute after a failed pass');
+  now = new Date(now.getTime() + 31_000);
+  await runJobOnce(app, job);
+  t.same(readdirSync(f.dir), [], 'shipped on the next attempt');
+  t.ok(existsSync(join(nasDir, layout.wal('000000010000000000000001'))));
+  t.match((await runs.recent(job.name))[0]?.details, { shipped: 1, failed: null, remaining: 0 });
+  t.same(await ds.query(`SELECT key FROM ops_alert_states`), [], 'alerts resolved');
 });
