@@ -53,9 +53,10 @@ export function backupJobs(app: AppContext, dbUrl: string): ScheduledJob[] {
 
 /**
  * `backup.wal-ship`: one shipper pass every 5 s under the scheduler lock (quiet: only
- * passes that shipped or dropped something are journaled). After a pass that shipped
+ * passes that shipped, dropped or failed are journaled). After a pass that shipped
  * nothing because every target failed, it waits a minute before trying again (as
- * PostgreSQL did with a failing archive_command). Its alerts (target failures, spool
+ * PostgreSQL did with a failing archive_command); so does a pass that fails outright
+ * (a failed run is journaled). Its alerts (target failures, spool
  * older than BACKUP_WAL_SPOOL_MAX_AGE_S) are logged and routed to the operators.
  */
 export function walShipJob(): ScheduledJob {
@@ -71,7 +72,10 @@ export function walShipJob(): ScheduledJob {
       if (now < retryAt) return;
       const alerts: Alert[] = [];
       const log = new LogAlerter(a.logger);
-      const r = await shipConfiguredWalSpool(a.config, a.logger, { raise: (x) => (alerts.push(x), log.raise(x)) }, () => a.clock.now());
+      const r = await shipConfiguredWalSpool(a.config, a.logger, { raise: (x) => (alerts.push(x), log.raise(x)) }, () => a.clock.now()).catch((err: unknown) => {
+        retryAt = now + WAL_SHIP_RETRY_MS; // e.g. an unreadable spool: one failed run a minute, not one every 5 s
+        throw err;
+      });
       retryAt = r.failed ? now + WAL_SHIP_RETRY_MS : 0;
       const codes = [...new Set(alerts.map((x) => x.code))].sort().join(',');
       if (codes !== notifiedCodes || (codes !== '' && now - notifiedAt >= WAL_NOTIFY_MS)) {

@@ -258,3 +258,11 @@ t.test('scheduler job backup.wal-ship: a failed pass is journaled and alerted to
   t.match((await runs.recent(job.name))[0]?.details, { shipped: 1, failed: null, remaining: 0 });
   t.same(await ds.query(`SELECT key FROM ops_alert_states`), [], 'alerts resolved');
 });
+
+t.test('scheduler job backup.wal-ship with archiving off and no spool directory: idle, nothing journaled', async (t) => {
+  const { ds } = await createTestDataSource(t);
+  const config = testConfig(t, { BACKUP_WAL_SPOOL_DIR: join(tempDir(t), 'absent') });
+  const app: AppContext = { config, db: ds, logger: createLogger('silent'), secrets: undefined as never, clock: { now: () => new Date() }, version: APP_VERSION };
+  t.same(await runJobOnce(app, walShipJob()), { outcome: 'succeeded', runId: '' });
+  t.same(await new JobRunRepository(ds).recent('backup.wal-ship'), [], 'no journal row every 5 s on hosts that do not archive');
+});
