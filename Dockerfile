@@ -7,6 +7,7 @@
 #   docker run -d --name officine -p 443:8443 -p 80:8080 \
 #     -v officine-etc:/etc/officine -v officine-data:/var/lib/officine \
 #     -v officine-pg:/var/lib/officine-postgresql -v officine-caddy:/var/lib/caddy \
+#     -v officine-walspool:/var/lib/officine-wal-spool \
 #     -e OFFICINE_SITE=officine.groupement.fr -e OFFICINE_TLS=acme:dsi@groupement.fr \
 #     officine-appliance
 #
@@ -28,7 +29,9 @@ RUN /src/provisioning/install.sh --docker-build --min-ram-mb 0 --min-disk-mb 0 \
  && rm -rf /src /var/lib/apt/lists/*
 # Caddy listens on unprivileged ports inside the container; publish them as 80/443.
 ENV OFFICINE_HTTP_PORT=8080 OFFICINE_HTTPS_PORT=8443
-VOLUME ["/etc/officine", "/var/lib/officine", "/var/lib/officine-postgresql", "/var/lib/caddy"]
+# The WAL spool is a volume too: PostgreSQL counts a spooled segment as archived, so one
+# not yet shipped must survive the container.
+VOLUME ["/etc/officine", "/var/lib/officine", "/var/lib/officine-postgresql", "/var/lib/officine-wal-spool", "/var/lib/caddy"]
 EXPOSE 8080 8443 8443/udp
 # The supervisor starts as root only to hand each process its own user (postgres,
 # officine, caddy): no service runs as root.

@@ -259,6 +259,7 @@ case $TLS in
 esac
 PUBLIC_URL="https://$SITE$([ "$HTTPS_PORT" = 443 ] || printf ':%s' "$HTTPS_PORT")"
 DB_PASSWORD=$([ "$DRY" = 1 ] && [ ! -f "$R/etc/officine/secrets/db-password" ] && echo DRYRUN || cat "$R/etc/officine/secrets/db-password")
+WAL_SPOOL="$R/var/lib/officine-wal-spool"
 if systemd_mode; then
   SVC_LINES="SERVICE_MANAGER=systemd"
 else
@@ -280,6 +281,7 @@ RELEASE_KEYS_FILE=$R/etc/officine/release-keys.json
 BACKUP_RECIPIENTS_FILE=$RECIPIENTS
 TRUSTED_PROXIES=127.0.0.1,::1
 LOG_DIR=$R/var/log/officine
+BACKUP_WAL_SPOOL_DIR=$WAL_SPOOL
 $SVC_LINES
 EOF
 ensure_dir "$R/etc/caddy" 0755 root:root
@@ -306,35 +308,18 @@ OFFICINE_PG_PORT=$PG_PORT
 EOF
 ensure_dir "$R/var/lib/caddy" 0700 caddy:caddy
 
-# WAL archiving (RPO ≤ 5 min): PostgreSQL's archive_command runs `appliance wal archive` as
-# the postgres user, with its own env file (it cannot read /etc/officine). Written once: the
-# operator turns archiving on there (BACKUP_WAL_ARCHIVING=on, targets) — see INSTALL.md.
+# WAL archiving (RPO ≤ 5 min): PostgreSQL's archive_command is the release's
+# provisioning/officine-wal-spool (POSIX sh, no Node, no network): it copies each segment
+# into the spool; the scheduler (group officine) seals and ships it with the targets of
+# appliance.env. Setgid directory: spooled files get the officine group.
 PG_OWN=postgres:postgres
 id postgres >/dev/null 2>&1 || PG_OWN=root:root   # dry-run on a fresh machine
-WAL_DIR="$R/etc/officine-wal"
-WAL_ENV="$WAL_DIR/wal-archive.env"
-ensure_dir "$WAL_DIR" 0750 "root:${PG_OWN#*:}"
-ensure_dir "$WAL_DIR/secrets" 0700 "$PG_OWN"
-if [ ! -f "$WAL_ENV" ]; then
-  put_file "$WAL_ENV" 0640 "root:${PG_OWN#*:}" <<EOF
-# Written once by provisioning/install.sh; read by PostgreSQL's archive_command
-# (appliance wal archive %p %f) as the postgres user. Same settings as appliance.env
-# (config.schema.ts); its secrets (S3 key, SFTP key) go in SECRETS_DIR, 0600 postgres.
-# Until BACKUP_WAL_ARCHIVING=on, segments are released without being shipped.
-BACKUP_WAL_ARCHIVING=off
-BACKUP_WAL_ARCHIVE_TIMEOUT=300
-BACKUP_RECIPIENTS=$(grep -o '^age1[0-9a-z]*' "$RECIPIENTS" 2>/dev/null | paste -sd, -)
-BACKUP_TARGETS=
-DATA_DIR=$WAL_DIR
-SECRETS_DIR=$WAL_DIR/secrets
-LOG_LEVEL=warn
-EOF
-fi
+ensure_dir "$WAL_SPOOL" 2770 "${PG_OWN%:*}:${OWN#*:}"
 # The postgresql.conf fragment, rendered by the release's own code (archive_timeout =
-# BACKUP_WAL_ARCHIVE_TIMEOUT of that env file, at most 300 s). The archive_command runs
-# the current release's launcher: its own Node after every upgrade, not the host's.
-PG_WAL_CONF=$("$NODE" "$SRC/dist/appliance/src/cli/main.js" --env-file "$([ -f "$WAL_ENV" ] && echo "$WAL_ENV" || echo /dev/null)" \
-  wal postgres-conf --archive-env "$WAL_ENV" --cli "$R/opt/officine/current/dist/appliance/src/cli/main.js" --node "$R/opt/officine/current/provisioning/officine-node") \
+# BACKUP_WAL_ARCHIVE_TIMEOUT, at most 300 s; jit off for MemoryDenyWriteExecute). The
+# archive_command is the current release's spool script.
+PG_WAL_CONF=$("$NODE" "$SRC/dist/appliance/src/cli/main.js" --env-file "$([ -f "$R/etc/officine/appliance.env" ] && echo "$R/etc/officine/appliance.env" || echo /dev/null)" \
+  wal postgres-conf --cli "$R/opt/officine/current/dist/appliance/src/cli/main.js" --spool-dir "$WAL_SPOOL") \
   || die "configuration PostgreSQL de l'archivage des WAL impossible à produire."
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -385,6 +370,14 @@ if [ "$DRY" = 0 ]; then
   case $out in *Appliquées*) changed "migrations : $(printf '%s' "$out" | grep -c '^  ')";; esac
 else
   say "  [dry-run] démarrer PostgreSQL, créer le rôle et la base officine, appliquer les migrations"
+fi
+
+# Before the spool, PostgreSQL ran the appliance with its own copy of the backup settings
+# and secrets (/etc/officine-wal): the reloaded archive_command no longer reads them, and
+# postgres must not hold backup credentials. The shipper uses appliance.env's targets.
+if [ -e "$R/etc/officine-wal" ]; then
+  run rm -rf "$R/etc/officine-wal"
+  [ "$DRY" = 1 ] || changed "$R/etc/officine-wal supprimé (l'archivage des WAL n'a plus d'identifiants côté PostgreSQL)"
 fi
 
 # ---------------------------------------------------------------- first super-admin

@@ -29,6 +29,8 @@ CURRENT="$ROOT/opt/officine/current"
 # Node as the release ships it (runtime/bin/node), never the host's directly.
 NODE="$CURRENT/provisioning/officine-node"
 PGDATA="$ROOT/var/lib/officine-postgresql"
+# PostgreSQL's archive_command (officine-wal-spool) copies segments here; the scheduler ships them.
+WAL_SPOOL="$ROOT/var/lib/officine-wal-spool"
 mkdir -p "$RUN_DIR"
 
 # drop_to USER [CAPS...]: sets DROP to the prefix that runs a command as USER (when we are
@@ -50,6 +52,11 @@ start_one() {
   case $1 in
     postgresql)
       if pg_ctl_ status >/dev/null 2>&1; then return 0; fi
+      # as install.sh makes it (postgres, group of the scheduler's user, setgid 2770): without
+      # it every archive_command fails and pg_wal grows
+      if [ ! -d "$WAL_SPOOL" ]; then
+        if [ "$(id -u)" -eq 0 ]; then install -d -m 2770 -o "$OFFICINE_PG_USER" -g "$OFFICINE_SERVICE_USER" "$WAL_SPOOL"; else mkdir -m 2770 -p "$WAL_SPOOL"; fi
+      fi
       pg_ctl_ -l "$PGDATA/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -c port=$OFFICINE_PG_PORT -c unix_socket_directories=$ROOT/run/officine-postgresql" start >/dev/null
       ;;

@@ -6,6 +6,7 @@ export const BackupAlert = {
   uploadFailed: 'backup.upload_failed',
   noRecentDrill: 'backup.no_successful_drill_35d',
   drillFailed: 'backup.drill_failed',
+  walSpoolStale: 'backup.wal_spool_stale',
 } as const;
 export type BackupAlertCode = (typeof BackupAlert)[keyof typeof BackupAlert];
 

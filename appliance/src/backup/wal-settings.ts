@@ -1,20 +1,33 @@
+import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/config.js';
 
-/** How PostgreSQL runs the archive_command: `appliance wal archive %p %f` with its own env file. */
+/**
+ * How PostgreSQL runs the archive_command: the release's `provisioning/officine-wal-spool
+ * %p %f SPOOL_DIR` — a POSIX sh copy into the spool, no Node and no network (the
+ * scheduler's `backup.wal-ship` job ships from there).
+ */
 export interface ArchiveCommandSpec {
-  /** The node binary. */
-  node: string;
-  /** The appliance console (dist/appliance/src/cli/main.js). */
-  cli: string;
-  /** Env file the command reads (targets, recipients), readable by the postgres user. */
-  envFile: string;
-  /** Environment variables to drop (e.g. a test runner's NODE_OPTIONS). */
-  unset?: string[];
+  /** provisioning/officine-wal-spool of the release (walSpoolScript). */
+  script: string;
+  /** The spool directory (walSpoolDir). */
+  spoolDir: string;
 }
+
+/** The spool directory PostgreSQL's archive_command writes to (BACKUP_WAL_SPOOL_DIR). */
+export function walSpoolDir(config: Pick<Config, 'BACKUP_WAL_SPOOL_DIR' | 'dataDir'>): string {
+  return config.BACKUP_WAL_SPOOL_DIR ?? join(config.dataDir, 'wal-spool');
+}
+
+/** The release's spool script, from the path of its console (dist/appliance/src/cli/main.js). */
+export function walSpoolScript(cli: string): string {
+  return resolve(dirname(cli), '../../../../provisioning/officine-wal-spool');
+}
+
+const shellWord = (s: string) => (/^[A-Za-z0-9_./:=@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The archive_command line, with %p and %f left for PostgreSQL. */
 export function walArchiveCommand(spec: ArchiveCommandSpec): string {
-  return ['env', ...(spec.unset ?? []).flatMap((v) => ['-u', v]), `OFFICINE_ENV_FILE=${spec.envFile}`, spec.node, spec.cli, 'wal', 'archive', '%p', '%f'].join(' ');
+  return [shellWord(spec.script), '%p', '%f', shellWord(spec.spoolDir)].join(' ');
 }
 
 /**

@@ -9,15 +9,15 @@ import { DrillService } from '../backup/drill.service.js';
 import { restoreBackup, RestoreService } from '../backup/restore.service.js';
 import { DRILL_SIGNING_KEY, SigningKey, trustedManifestSigners } from '../backup/signing-key.js';
 import { configuredTargets, openSource, openTarget } from '../backup/targets/target-factory.js';
-import { archiveWalSegment } from '../backup/wal-archive.service.js';
-import { renderPostgresConf, walArchivingSettings } from '../backup/wal-settings.js';
+import { archiveWalSegment, shipConfiguredWalSpool } from '../backup/wal-archive.service.js';
+import { renderPostgresConf, walArchivingSettings, walSpoolDir, walSpoolScript } from '../backup/wal-settings.js';
 import { pointInTimeRestore } from '../backup/pitr.service.js';
 import { SecretStore } from '../config/secrets.js';
 import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
 
 const mb = (n: number) => (n / 1048576).toFixed(1);
 
-/** `appliance backup run|list|status|key`, `appliance restore`, `appliance drill`, `appliance wal archive`. */
+/** `appliance backup run|list|status|key`, `appliance restore`, `appliance drill`, `appliance wal ship|postgres-conf`. */
 export function registerBackupCommands(program: Command): void {
   const backup = program.command('backup').description('Encrypted backups: run one, list them, show their status.');
 
@@ -201,14 +201,53 @@ export function registerBackupCommands(program: Command): void {
 
   const wal = program.command('wal').description('WAL archiving for point-in-time restore.');
   wal
+    .command('ship')
+    .description('Ship the WAL segments PostgreSQL spooled (provisioning/officine-wal-spool): seal (zstd + age), send to the targets, verify, then delete each from the spool. The scheduler does this every 5 s.')
+    .option('--once', 'one pass, then exit (1 when a segment could not be shipped)')
+    .action(async (opts: { once?: boolean }) => {
+      const config = loadConfigOrExit(program.opts<GlobalOptions>());
+      const logger = cliLogger(config.LOG_LEVEL);
+      const alerter = new LogAlerter(logger);
+      const pass = async () => {
+        const r = await shipConfiguredWalSpool(config, logger, alerter, () => new Date());
+        if (r.shipped.length > 0 || r.failed || r.discarded > 0) {
+          process.stdout.write(`${r.shipped.length} segment(s) WAL envoyé(s)${r.failed ? `, ${r.failed} non envoyé (gardé)` : ''}${r.discarded ? `, ${r.discarded} abandonné(s) (archivage désactivé)` : ''} ; ${r.remaining} en attente.\n`);
+        }
+        return r;
+      };
+      try {
+        if (opts.once) {
+          const r = await pass();
+          if (r.shipped.length === 0 && !r.failed && r.discarded === 0) process.stdout.write(`Aucun segment WAL en attente dans ${walSpoolDir(config)}.\n`);
+          process.exitCode = r.failed ? 1 : 0;
+          return;
+        }
+        // Until SIGINT/SIGTERM: a pass every 5 s, a minute's pause after a pass no target took.
+        let stop = false;
+        let wake: () => void = () => undefined;
+        const onSignal = () => ((stop = true), wake());
+        process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+        while (!stop) {
+          const r = await pass().catch((err: unknown) => (logger.error({ err }, 'wal ship pass failed'), { failed: 'error' }));
+          await new Promise<void>((res) => {
+            wake = res;
+            setTimeout(res, r.failed ? 60_000 : 5_000).unref();
+          });
+        }
+      } catch (err) {
+        fail(logger, err, 'envoi des segments WAL échoué');
+      }
+    });
+
+  // Clusters configured before the spool (archive_command = `appliance wal archive`) keep
+  // working after an upgrade until install.sh is run again and renders the spool script.
+  wal
     .command('archive <path> <file>')
-    .description('archive_command: seal one WAL segment (zstd + age) and ship it to the targets (exit 0 once stored and verified).')
+    .description('Legacy archive_command (before provisioning/officine-wal-spool): seal one WAL segment and ship it to the targets. Re-run install.sh to switch to the spool.')
     .action(async (path: string, file: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const logger = cliLogger(config.LOG_LEVEL);
       if (config.BACKUP_WAL_ARCHIVING === 'off') {
-        // archive_mode is on from installation (changing it needs a restart); until the
-        // operator turns archiving on with its targets, segments are released unshipped.
         logger.info({ wal: file }, 'wal archiving off: segment not shipped');
         return;
       }
@@ -233,13 +272,14 @@ export function registerBackupCommands(program: Command): void {
 
   wal
     .command('postgres-conf')
-    .description('Print the postgresql.conf fragment that turns WAL archiving on (archive_timeout = BACKUP_WAL_ARCHIVE_TIMEOUT); used by install.sh.')
-    .requiredOption('--archive-env <file>', 'env file the archive_command reads (readable by the postgres user)')
-    .option('--cli <path>', 'the appliance console PostgreSQL runs', process.argv[1])
-    .option('--node <path>', 'the node binary', process.execPath)
-    .action((opts: { archiveEnv: string; cli: string; node: string }) => {
+    .description('Print the postgresql.conf fragment that turns WAL archiving on (archive_command = the spool script, archive_timeout = BACKUP_WAL_ARCHIVE_TIMEOUT, jit off); used by install.sh.')
+    .option('--script <path>', 'the spool script PostgreSQL runs (default: provisioning/officine-wal-spool of the release --cli belongs to)')
+    .option('--cli <path>', 'the appliance console of the release', process.argv[1])
+    .option('--spool-dir <dir>', 'the spool directory (default: BACKUP_WAL_SPOOL_DIR)')
+    .action((opts: { script?: string; cli: string; spoolDir?: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const settings = walArchivingSettings(config, { node: opts.node, cli: resolve(opts.cli), envFile: resolve(opts.archiveEnv) });
-      process.stdout.write(renderPostgresConf(settings, 'Written by provisioning/install.sh (appliance wal postgres-conf): WAL archiving, RPO = archive_timeout.'));
+      const settings = walArchivingSettings(config, { script: opts.script ? resolve(opts.script) : walSpoolScript(resolve(opts.cli)), spoolDir: resolve(opts.spoolDir ?? walSpoolDir(config)) });
+      // jit off: the unit denies writable+executable memory (MemoryDenyWriteExecute), which LLVM's JIT needs.
+      process.stdout.write(renderPostgresConf({ ...settings, jit: 'off' }, 'Written by provisioning/install.sh (appliance wal postgres-conf): WAL archiving into the spool, RPO = archive_timeout + shipping.'));
     });
 }

@@ -81,6 +81,13 @@ export const configSchema = z.object({
    * unfinished WAL segment before it is sealed and shipped. The RPO; at most 5 minutes.
    */
   BACKUP_WAL_ARCHIVE_TIMEOUT: z.coerce.number().int().min(1).max(300).default(300),
+  /**
+   * Where PostgreSQL's archive_command (provisioning/officine-wal-spool) drops WAL segments
+   * for `appliance wal ship` (default: DATA_DIR/wal-spool; install.sh: /var/lib/officine-wal-spool).
+   */
+  BACKUP_WAL_SPOOL_DIR: z.string().min(1).optional(),
+  /** Alert when the oldest spooled WAL segment waits longer than this (seconds): the RPO is slipping. */
+  BACKUP_WAL_SPOOL_MAX_AGE_S: z.coerce.number().int().min(30).default(600),
   /** Where pg_dump, pg_restore, pg_basebackup live (Debian: /usr/bin). */
   PG_BIN_DIR: z.string().min(1).default('/usr/bin'),
   /** Where the age and zstd CLIs live. */

@@ -1,5 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { postgresFlags, walArchivingSettings } from '../backup/wal-settings.js';
+import { postgresFlags, walArchivingSettings, walSpoolDir, walSpoolScript } from '../backup/wal-settings.js';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config/config.js';
 import type { SecretStore } from '../config/secrets.js';
@@ -17,6 +18,12 @@ export interface Database {
 
 export const EMBEDDED_PG_PORT = 54329;
 export const EMBEDDED_DB_NAME = 'officine';
+
+/** The embedded cluster's WAL spool (its archive_command runs as this same user). */
+function ensureSpoolDir(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  return dir;
+}
 
 /**
  * Opens the database: DATABASE_URL when set (production), otherwise a real
@@ -36,7 +43,7 @@ export async function openDatabase(config: Config, secrets: SecretStore, logger:
       // settings, archive_timeout = BACKUP_WAL_ARCHIVE_TIMEOUT) through this console.
       flags:
         config.BACKUP_WAL_ARCHIVING === 'on' && process.argv[1]
-          ? postgresFlags(walArchivingSettings(config, { node: process.execPath, cli: process.argv[1], envFile: config.envFile ?? '/dev/null' }))
+          ? postgresFlags(walArchivingSettings(config, { script: walSpoolScript(process.argv[1]), spoolDir: ensureSpoolDir(walSpoolDir(config)) }))
           : [],
     });
     await ensureDatabase(cluster.adminUrl, EMBEDDED_DB_NAME);

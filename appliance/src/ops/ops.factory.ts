@@ -91,12 +91,13 @@ export async function startServeBackground(app: AppContext): Promise<{ metricsUr
 /**
  * Routes the backup module's own alerts (failed upload, failed drill, no successful
  * drill for 35 days) to the operators' channels. "No verified backup in 24 h" is left
- * out: the `backup_stale` rule already reports it, per target.
+ * out: the `backup_stale` rule already reports it, per target. `source` scopes what a
+ * call resolves: alerts of that source not in `alerts` are marked resolved.
  */
-export async function notifyBackupAlerts(app: AppContext, alerts: readonly { code: string; message: string; details?: Record<string, unknown> }[]): Promise<void> {
+export async function notifyBackupAlerts(app: AppContext, alerts: readonly { code: string; message: string; details?: Record<string, unknown> }[], source = 'backup'): Promise<void> {
   const { service } = buildAlerting(app);
   const relevant = alerts
     .filter((a) => a.code !== BackupAlert.noRecentBackup)
     .map((a) => ({ ...a, severity: a.code === BackupAlert.noRecentDrill ? ('warning' as const) : ('critical' as const) }));
-  await service.evaluateExternal('backup', relevant, app.clock.now());
+  await service.evaluateExternal(source, relevant, app.clock.now());
 }

@@ -69,11 +69,12 @@ export interface OpsProviders {
 export class DbJobRunProvider implements JobRunProvider {
   constructor(
     private readonly db: DataSource,
-    private readonly declared: () => ScheduledJobSpec[],
+    private readonly declared: () => (ScheduledJobSpec & { quiet?: boolean })[],
   ) {}
 
   async jobs(): Promise<ScheduledJobSpec[]> {
-    return this.declared().map(({ name, cron, timezone }) => ({ name, cron, ...(timezone ? { timezone } : {}) }));
+    // Quiet jobs (every few seconds, journaled only when they work) cannot be checked for missed runs.
+    return this.declared().filter((j) => !j.quiet).map(({ name, cron, timezone }) => ({ name, cron, ...(timezone ? { timezone } : {}) }));
   }
 
   async runsSince(since: Date): Promise<JobRunRecord[]> {

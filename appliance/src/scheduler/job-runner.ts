@@ -23,12 +23,14 @@ export async function runJobOnce(app: AppContext, job: ScheduledJob, signal: Abo
   try {
     const key = jobLockKey(job.name).toString();
     const got = (await qr.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key]))[0].ok as boolean;
+    if (!got && job.quiet) return { outcome: 'skipped', reason: 'overlap' };
     if (!got) {
       await runs.skipped(job.name, app.clock.now(), 'previous run still in progress');
       app.logger.warn({ job: job.name }, 'job skipped: previous run still in progress');
       return { outcome: 'skipped', reason: 'overlap' };
     }
     try {
+      if (job.quiet) return await runQuietly(app, runs, job, signal);
       const runId = await runs.start(job.name, app.clock.now());
       try {
         const details = await job.run({ app, runId, signal });
@@ -46,4 +48,23 @@ export async function runJobOnce(app: AppContext, job: ScheduledJob, signal: Abo
   } finally {
     await qr.release();
   }
+}
+
+/** A quiet job's run: journaled after the fact, and only when it did something or failed. */
+async function runQuietly(app: AppContext, runs: JobRunRepository, job: ScheduledJob, signal: AbortSignal): Promise<RunOutcome> {
+  const startedAt = app.clock.now();
+  let details: Record<string, unknown> | void;
+  try {
+    details = await job.run({ app, runId: '', signal });
+  } catch (err) {
+    const message = (err as Error).message ?? String(err);
+    const runId = await runs.start(job.name, startedAt);
+    await runs.finish(runId, app.clock.now(), 'failed', message.slice(0, 4000), null);
+    app.logger.error({ job: job.name, err }, 'job failed');
+    return { outcome: 'failed', runId, error: message };
+  }
+  if (!details) return { outcome: 'succeeded', runId: '' };
+  const runId = await runs.start(job.name, startedAt);
+  await runs.finish(runId, app.clock.now(), 'succeeded', null, details);
+  return { outcome: 'succeeded', runId };
 }

@@ -18,5 +18,12 @@ export interface ScheduledJob {
   name: string;
   cron: string;
   timezone?: string;
+  /**
+   * Fires every few seconds (a seconds field in `cron`): a run is journaled in job_runs
+   * only when it returns details (it did something) or fails, an overlapping tick is
+   * dropped silently, and missed-run detection leaves it out (such a job watches its
+   * own lag, e.g. the WAL spool age alert). `runId` is '' while it runs.
+   */
+  quiet?: boolean;
   run(ctx: JobContext): Promise<Record<string, unknown> | void>;
 }

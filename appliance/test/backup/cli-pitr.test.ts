@@ -1,5 +1,6 @@
 // Point-in-time restore through the real console: `appliance backup run` (dump + base
-// backup) on a cluster whose archive_command is the appliance CLI, then
+// backup) on a cluster whose archive_command is the spool script (shipped by the test's
+// shipper, as the scheduler's backup.wal-ship job does), then
 // `appliance restore --until TIME --target-url URL`. Segments are sealed with
 // pg_switch_wal here (the RPO without it is wal-pitr.test.ts's subject).
 import t from 'tap';
@@ -27,7 +28,7 @@ t.test('console: restore --until TIME --target-url brings back a write made befo
   t.equal(backup.status, 'verified');
   t.ok(backup.manifest.base?.startWal, 'with a base backup for point-in-time restore');
 
-  /** Seals the current segment and waits until archive_command has shipped it. */
+  /** Seals the current segment and waits until it is spooled and shipped. */
   const sealAndShip = async () => {
     const seg = ((await ds.query(`SELECT pg_walfile_name(pg_current_wal_lsn()) AS seg, pg_switch_wal()`)) as { seg: string }[])[0]!.seg;
     t.ok((await shippedWithin(seg, 30)) !== null, `segment ${seg} shipped`);

@@ -15,7 +15,10 @@ import { DirectoryStore } from '../../src/backup/targets/directory-store.js';
 import { layout } from '../../src/backup/backup-manifest.js';
 import { withDatabase } from '../../src/backup/backup-settings.js';
 import { freePort, startThrowawayPostgres } from '../../src/backup/throwaway-postgres.js';
-import { postgresFlags, walArchivingSettings } from '../../src/backup/wal-settings.js';
+import { postgresFlags, walArchivingSettings, walSpoolScript } from '../../src/backup/wal-settings.js';
+import { backupRecipients, backupTools } from '../../src/backup/backup-settings.js';
+import { LogAlerter } from '../../src/backup/backup-alerts.js';
+import { shipWalSpool, type WalShipReport } from '../../src/backup/wal-archive.service.js';
 import { createDataSource } from '../../src/db/data-source.js';
 import { migrateUp } from '../../src/db/migrator.js';
 import { createTestDataSource } from '../helpers/db.js';
@@ -207,21 +210,19 @@ export async function query<T extends pgLib.QueryResultRow = Record<string, unkn
 
 /**
  * A throwaway PostgreSQL cluster configured by walArchivingSettings (what install.sh
- * renders for production), whose archive_command is the compiled appliance CLI
- * (`appliance wal archive %p %f`) run by PostgreSQL itself (as the postgres user when
- * the suite runs as root), sealing segments to the vault recipient on a tmpfs NAS;
- * with a migrated `app` database (`ds`, closed at teardown).
+ * renders for production), whose archive_command is the release's spool script
+ * (`provisioning/officine-wal-spool %p %f SPOOL`) run by PostgreSQL itself (as the
+ * postgres user when the suite runs as root), and a shipper running in the test process
+ * like the scheduler's `backup.wal-ship` job (shipWalSpool every second, `shipper.stop()`
+ * pauses it) that seals segments to the vault recipient on a tmpfs NAS; with a migrated
+ * `app` database (`ds`, closed at teardown).
  */
 export async function walArchivingCluster(t: Test, opts: { archiveTimeoutS: number }) {
   const keysDir = tempDir(t, 'officine-keys-');
   const vault = ageKeyPair(keysDir, 'vault');
-  const nasDir = mountTmpfs(t, '0777'); // PostgreSQL's archive_command writes here as the postgres user
-  const confDir = tempDir(t, 'officine-walconf-');
-  chmodSync(confDir, 0o755);
-  const envFile = join(confDir, 'wal-archive.env');
-  writeFileSync(envFile, ['BACKUP_WAL_ARCHIVING=on', `BACKUP_RECIPIENTS=${vault.recipient}`, 'BACKUP_TARGETS=nas', 'NAS_MODE=mount', `NAS_MOUNT_PATH=${nasDir}`, `DATA_DIR=${confDir}`, 'LOG_LEVEL=warn', ''].join('\n'));
-  chmodSync(envFile, 0o644); // public recipients only: nothing secret in it
-  const cli = join(projectRoot(), 'dist/appliance/src/cli/main.js');
+  const nasDir = mountTmpfs(t);
+  const spoolDir = tempDir(t, 'officine-walspool-');
+  chmodSync(spoolDir, 0o777); // PostgreSQL's archive_command writes here as the postgres user
   const config = testConfig(t, {
     BACKUP_RECIPIENTS: vault.recipient,
     BACKUP_TARGETS: 'nas',
@@ -229,8 +230,10 @@ export async function walArchivingCluster(t: Test, opts: { archiveTimeoutS: numb
     NAS_MOUNT_PATH: nasDir,
     BACKUP_WAL_ARCHIVING: 'on',
     BACKUP_WAL_ARCHIVE_TIMEOUT: String(opts.archiveTimeoutS),
+    BACKUP_WAL_SPOOL_DIR: spoolDir,
   });
-  const settings = walArchivingSettings(config, { node: process.execPath, cli, envFile, unset: ['NODE_OPTIONS', 'DATABASE_URL'] });
+  const settings = walArchivingSettings(config, { script: walSpoolScript(join(projectRoot(), 'dist/appliance/src/cli/main.js')), spoolDir });
+  const shipper = walShipperLoop(t, config, new DirectoryStore('nas', nasDir, { requireMount: true }));
   const cluster = await startThrowawayPostgres({ flags: postgresFlags(settings) });
   t.teardown(() => cluster.stop());
   const dbUrl = withDatabase(cluster.adminUrl, 'app');
@@ -250,5 +253,34 @@ export async function walArchivingCluster(t: Test, opts: { archiveTimeoutS: numb
     }
     return null;
   };
-  return { vault, nasDir, config, cluster, dbUrl, ds, shippedWithin };
+  return { vault, nasDir, spoolDir, config, cluster, dbUrl, ds, shippedWithin, shipper };
+}
+
+/**
+ * The shipper as the scheduler runs it, in the test process: a shipWalSpool pass over
+ * config's spool to `target` every `everyMs`; `passes` records each pass; stopped at teardown.
+ */
+export function walShipperLoop(t: Test, config: Config, target: BackupTarget, everyMs = 1000) {
+  const logger = createLogger('warn');
+  const passes: WalShipReport[] = [];
+  let running = true;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<void> = Promise.resolve();
+  const tick = () => {
+    current = shipWalSpool({
+      dir: config.BACKUP_WAL_SPOOL_DIR!, tools: backupTools(config), recipients: backupRecipients(config), targets: [target],
+      logger, alerter: new LogAlerter(logger), now: () => new Date(), maxAgeS: config.BACKUP_WAL_SPOOL_MAX_AGE_S,
+    }).then((r) => void passes.push(r), (err: unknown) => logger.error({ err }, 'test shipper pass failed'))
+      .finally(() => {
+        if (running) timer = setTimeout(tick, everyMs);
+      });
+  };
+  timer = setTimeout(tick, everyMs);
+  const stop = async () => {
+    running = false;
+    if (timer) clearTimeout(timer);
+    await current;
+  };
+  t.teardown(stop);
+  return { passes, stop };
 }

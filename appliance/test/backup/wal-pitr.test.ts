@@ -1,9 +1,10 @@
 // WAL archiving and point-in-time restore on a real cluster (embedded PostgreSQL 15)
 // configured by walArchivingSettings (what install.sh renders for production, with
 // archive_timeout = BACKUP_WAL_ARCHIVE_TIMEOUT: 300 there, 5 here), archive_command = the
-// appliance CLI (`appliance wal archive %p %f`) run by PostgreSQL itself (as the postgres
-// user when the suite runs as root): see walArchivingCluster. No pg_switch_wal: only
-// archive_timeout seals segments.
+// spool script (`provisioning/officine-wal-spool %p %f SPOOL`) run by PostgreSQL itself (as
+// the postgres user when the suite runs as root), and the shipper (shipWalSpool, as the
+// scheduler's backup.wal-ship job runs it) taking segments from the spool to the NAS: see
+// walArchivingCluster. No pg_switch_wal: only archive_timeout seals segments.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,11 +23,12 @@ import { tempDir } from '../helpers/app.js';
 import { captureLogger, query, walArchivingCluster } from './helpers.js';
 
 const ARCHIVE_TIMEOUT_S = 5;
-// archive_command's own time: node start, zstd + age of a 16 MB segment, write and verify.
+// The spool copy, the shipper's next pass (every second here, every 5 s in the scheduler),
+// zstd + age of a 16 MB segment, write and verify.
 const MARGIN_S = 20;
 
 t.test('RPO: a commit is sealed and shipped within archive_timeout without pg_switch_wal; restore to a point in time recovers it', async (t) => {
-  const { vault, nasDir, config, cluster, dbUrl, ds, shippedWithin } = await walArchivingCluster(t, { archiveTimeoutS: ARCHIVE_TIMEOUT_S });
+  const { vault, nasDir, spoolDir, config, cluster, dbUrl, ds, shippedWithin } = await walArchivingCluster(t, { archiveTimeoutS: ARCHIVE_TIMEOUT_S });
   await ds.query(`CREATE TABLE events (id serial PRIMARY KEY, batch text NOT NULL)`);
   await ds.query(`INSERT INTO events (batch) SELECT 'base' FROM generate_series(1, 100)`);
   t.same(await query(cluster.adminUrl, `SELECT current_setting('archive_timeout') AS v`), [{ v: `${ARCHIVE_TIMEOUT_S}s` }], 'archive_timeout from the config value');
@@ -55,7 +57,8 @@ t.test('RPO: a commit is sealed and shipped within archive_timeout without pg_sw
   const laterSeg = await currentSegment();
   t.ok((await shippedWithin(laterSeg, ARCHIVE_TIMEOUT_S + MARGIN_S)) !== null, `later segment ${laterSeg} shipped too`);
   const archived = readdirSync(join(nasDir, layout.walDir)).filter((n) => n.endsWith('.zst.age'));
-  t.ok(archived.includes(`${seg}.zst.age`), `segment ${seg} archived by archive_command`);
+  t.ok(archived.includes(`${seg}.zst.age`), `segment ${seg} spooled by archive_command and shipped`);
+  t.notOk(readdirSync(spoolDir).includes(seg), 'shipped segment deleted from the spool');
   const sealed = readFileSync(join(nasDir, layout.wal(seg)));
   t.match(sealed.subarray(0, 22).toString(), /^age-encryption\.org\/v1/, 'segment sealed with age');
   const opened = execFileSync('age', ['-d', '-i', vault.identity, join(nasDir, layout.wal(seg))], { maxBuffer: 64 << 20 });

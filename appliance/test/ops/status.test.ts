@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -87,4 +87,25 @@ t.test('appliance status --json (real CLI): stable keys, exit code follows healt
   t.match(down.stdout, /Planificateur\s+ARRÊTÉ/, 'no scheduler holds the runner lock');
   t.match(down.stdout, /AUCUNE CIBLE CONFIGURÉE/, 'no backup target configured');
   t.match(down.stdout, /Agents\s+non disponible/, 'modules not installed yet shown as such');
+});
+
+t.test('status shows the WAL spool: segments waiting and the oldest one’s age, late beyond BACKUP_WAL_SPOOL_MAX_AGE_S', async (t) => {
+  const spool = tempDir(t, 'officine-spool-');
+  const app = await startTestApp(t, { BACKUP_WAL_ARCHIVING: 'on', BACKUP_WAL_SPOOL_DIR: spool, BACKUP_WAL_SPOOL_MAX_AGE_S: '600' });
+  const providers: OpsProviders = {
+    backups: { targets: async () => [] },
+    agents: { agents: async () => null },
+    jobRuns: { jobs: async () => null, runsSince: async () => [], firstRunAt: async () => null },
+  };
+  const empty = await buildStatusService(app.app, providers).collect();
+  t.match(empty.backups, { walSpool: { dir: spool, pending: 0, oldestAgeS: null, maxAgeS: 600 } }, 'empty spool');
+  const old = new Date(Date.now() - 20 * 60_000);
+  for (const n of ['000000010000000000000007', '000000010000000000000008']) writeFileSync(join(spool, n), 'x');
+  utimesSync(join(spool, '000000010000000000000007'), old, old);
+  writeFileSync(join(spool, '.000000010000000000000009.tmp'), 'copy in progress');
+  const r = await buildStatusService(app.app, providers).collect();
+  t.match(r.backups, { walSpool: { pending: 2 } }, 'two segments waiting (the temp copy is not one)');
+  const w = 'error' in r.backups ? null : r.backups.walSpool;
+  t.ok(w && w.oldestAgeS !== null && w.oldestAgeS >= 1200, 'oldest age', { w });
+  t.match(renderStatus(r), /WAL en attente\s+2 segment\(s\), le plus ancien depuis 20 min — EN RETARD/, 'French line, flagged late');
 });

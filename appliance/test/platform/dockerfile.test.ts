@@ -17,6 +17,7 @@ t.test('Dockerfile: multi-stage, built by install.sh, volumes, healthcheck on /r
   t.equal(dockerfile.match(/^FROM /gm)?.length, 2, 'two stages');
   t.match(dockerfile, /^RUN \/src\/provisioning\/install\.sh --docker-build/m, 'runtime stage built by install.sh');
   t.match(dockerfile, /^VOLUME \[.*"\/etc\/officine".*"\/var\/lib\/officine".*\]/m, 'config and data volumes');
+  t.match(dockerfile, /^VOLUME \[.*"\/var\/lib\/officine-wal-spool".*\]/m, 'the WAL spool survives the container (spooled = archived for PostgreSQL)');
   t.match(dockerfile, /^HEALTHCHECK [\s\S]*\/readyz/m, 'healthcheck on /readyz');
   t.match(dockerfile, /^HEALTHCHECK [^\n]*\\\n\s+CMD \/opt\/officine\/current\/provisioning\/officine-node -e /m, 'healthcheck runs Node through the release launcher');
   t.match(dockerfile, /^ENTRYPOINT \["\/opt\/officine\/current\/provisioning\/docker-entrypoint\.sh"\]/m);

@@ -25,17 +25,20 @@ t.test('install.sh renders archive_mode, archive_command and archive_timeout ≤
   t.equal(conf.wal_level, 'replica', 'wal_level replica');
   const timeout = Number(conf.archive_timeout);
   t.ok(timeout > 0 && timeout <= 300, `archive_timeout ${conf.archive_timeout} s ≤ 300 s (RPO ≤ 5 min)`);
-  t.match(conf.archive_command, new RegExp(`OFFICINE_ENV_FILE=${root}/etc/officine-wal/wal-archive\\.env .*${root}/opt/officine/current/dist/appliance/src/cli/main\\.js wal archive %p %f$`), 'archive_command: the installed console, its own env file');
-  t.match(conf.archive_command, new RegExp(`\\.env ${root}/opt/officine/current/provisioning/officine-node ${root}/opt/officine/current/dist/`), 'run by the current release’s launcher (its own Node), not the host’s node');
+  t.equal(conf.archive_command, `${root}/opt/officine/current/provisioning/officine-wal-spool %p %f ${root}/var/lib/officine-wal-spool`, 'archive_command: the current release’s spool script, into the spool (no Node, no network, no env file)');
+  t.equal(conf.jit, 'off', 'jit off: the unit denies writable+executable memory');
+  t.match(r.stdout, new RegExp(`\\[dry-run\\] répertoire ${root}/var/lib/officine-wal-spool \\(2770 `), 'the spool directory, setgid 2770');
+  t.notMatch(r.stdout, /officine-wal\//, 'no separate env file for the archive_command any more');
   t.match(r.stdout, new RegExp(`\\[dry-run\\] écrire ${root}/var/lib/officine-postgresql/officine\\.conf \\(0600`), 'written into the cluster directory');
   t.same(readdirSync(join(root, '..')), [], 'dry run wrote nothing');
 });
 
 t.test('archive_timeout is a config value bounded by the RPO', async (t) => {
-  const ok = await runCli(['wal', 'postgres-conf', '--archive-env', '/etc/officine-wal/wal-archive.env'], { BACKUP_WAL_ARCHIVE_TIMEOUT: '60' });
+  const ok = await runCli(['wal', 'postgres-conf', '--spool-dir', '/var/lib/officine-wal-spool'], { BACKUP_WAL_ARCHIVE_TIMEOUT: '60' });
   t.equal(ok.code, 0);
   t.match(ok.stdout, /^archive_timeout = '60'$/m, 'taken from BACKUP_WAL_ARCHIVE_TIMEOUT');
-  const tooLong = await runCli(['wal', 'postgres-conf', '--archive-env', '/etc/officine-wal/wal-archive.env'], { BACKUP_WAL_ARCHIVE_TIMEOUT: '301' });
+  t.match(ok.stdout, /^archive_command = '\S+\/provisioning\/officine-wal-spool %p %f \/var\/lib\/officine-wal-spool'$/m, 'the spool script of the release the console belongs to');
+  const tooLong = await runCli(['wal', 'postgres-conf', '--spool-dir', '/var/lib/officine-wal-spool'], { BACKUP_WAL_ARCHIVE_TIMEOUT: '301' });
   t.equal(tooLong.code, 2, 'more than 300 s is refused (RPO ≤ 5 min)');
   t.match(tooLong.stderr, /BACKUP_WAL_ARCHIVE_TIMEOUT/);
 });

@@ -56,7 +56,7 @@ t.test('from an unpacked bundle, install.sh needs no host Node 20: it uses the b
   t.equal(r.code, 0, `dry run succeeds with Node 18 on PATH${r.code ? `: ${r.stderr}` : ''}`);
   t.match(r.stdout, new RegExp(`Node ${process.version.replace(/\./g, '\\.')} \\(fourni avec le paquet\\), version \\d+\\.\\d+\\.\\d+ à installer`), 'pre-checks report the bundled Node');
   t.match(r.stdout, new RegExp(`\\[dry-run\\] ${src}/provisioning/officine-node ${src}/provisioning/stage-release\\.mjs `), 'the release is staged by the bundled Node (launcher)');
-  t.match(r.stdout, new RegExp(`archive_command = 'env OFFICINE_ENV_FILE=\\S+ ${root}/opt/officine/current/provisioning/officine-node `), 'archive_command through the installed launcher');
+  t.match(r.stdout, new RegExp(`archive_command = '${root}/opt/officine/current/provisioning/officine-wal-spool %p %f `), 'archive_command: the installed release’s spool script (no Node)');
   t.notOk(existsSync(host.mark), 'the host’s Node 18 was never run');
   t.notOk(existsSync(root), 'dry run wrote nothing');
 });

@@ -71,7 +71,8 @@ function snapshot(): string[] {
       const st = lstatSync(join(root, r));
       const kind = st.isSymbolicLink() ? `-> ${readlinkSync(join(root, r))}` : st.isDirectory() ? 'dir' : `${st.size}@${st.mtimeMs}`;
       out.push(`${r} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${kind}`);
-      if (st.isDirectory()) walk(r);
+      // the WAL spool's content comes and goes with PostgreSQL and the scheduler; its mode and owner count
+      if (st.isDirectory() && r !== 'var/lib/officine-wal-spool') walk(r);
     }
   };
   walk('');
@@ -157,7 +158,22 @@ t.test('install.sh installs for real: app answers through Caddy over HTTPS', asy
   const settings = Object.fromEntries((await query<{ name: string; setting: string }>(`SELECT name, setting FROM pg_settings WHERE name IN ('archive_mode', 'archive_timeout', 'wal_level')`)).map((r) => [r.name, r.setting]));
   t.same(settings, { archive_mode: 'on', archive_timeout: '300', wal_level: 'replica' }, 'archive_mode on, archive_timeout 300 s in the installed cluster');
   t.same(await query(`SELECT rolreplication FROM pg_roles WHERE rolname = 'officine'`), [{ rolreplication: true }], 'officine may take base backups');
-  t.equal(modes('etc/officine-wal/wal-archive.env'), '640', 'archive_command env file 0640');
+  t.equal((lstatSync(join(root, 'var/lib/officine-wal-spool')).mode & 0o7777).toString(8), '2770', 'WAL spool 2770 (setgid: spooled files get the officine group)');
+  t.equal(sh('stat', ['-c', '%U:%G', join(root, 'var/lib/officine-wal-spool')]).stdout.trim(), 'postgres:officine', 'written by postgres, shipped by the officine scheduler');
+  t.notOk(existsSync(join(root, 'etc/officine-wal')), 'no copy of the backup settings or secrets for the postgres user');
+  const archiveCommand = (await query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'archive_command'`))[0]?.setting;
+  t.equal(archiveCommand, `${root}/opt/officine/current/provisioning/officine-wal-spool %p %f ${root}/var/lib/officine-wal-spool`, 'archive_command: the spool script');
+  // A segment really goes through the spool script (PostgreSQL counts it archived once spooled).
+  const installEnv = parseEnvFile(readFileSync(join(root, 'etc/officine/install.env'), 'utf8'));
+  const psql = sh('runuser', ['-u', 'postgres', '--', `${installEnv.OFFICINE_PG_BIN}/psql`, '-X', '-tA', '-h', join(root, 'run/officine-postgresql'), '-p', String(ports.pg), '-d', 'postgres', '-c', 'SELECT pg_switch_wal()']);
+  t.equal(psql.code, 0, 'segment switched', { stderr: psql.stderr });
+  let spooled: string[] = [];
+  for (let i = 0; i < 50 && spooled.length === 0; i++) {
+    const stats = await query<{ last_archived_wal: string | null }>(`SELECT last_archived_wal FROM pg_stat_archiver`);
+    if (stats[0]?.last_archived_wal) spooled = [stats[0].last_archived_wal];
+    else await new Promise((res) => setTimeout(res, 200));
+  }
+  t.equal(spooled.length, 1, 'PostgreSQL archived a segment through the spool script', { stats: await query(`SELECT * FROM pg_stat_archiver`) });
 });
 
 t.test('a second run changes nothing', async (t) => {

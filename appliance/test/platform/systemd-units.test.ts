@@ -62,3 +62,18 @@ t.test('upgrades requested from the admin page: a path unit on the request file 
   const install = readFileSync(join(projectRoot(), 'provisioning/install.sh'), 'utf8');
   t.match(install, /officine-upgrade\.path/, 'install.sh installs and enables the path unit');
 });
+
+t.test('PostgreSQL runs no Node and reaches no network: its archive_command only spools (provisioning/officine-wal-spool)', async (t) => {
+  const pg = readFileSync(join(UNITS_DIR, 'officine-postgresql.service'), 'utf8');
+  t.match(pg, /^MemoryDenyWriteExecute=yes$/m, 'no writable+executable memory');
+  t.match(pg, /^IPAddressDeny=any$/m, 'every address denied…');
+  t.match(pg, /^IPAddressAllow=localhost$/m, '…but loopback (its clients)');
+  t.match(pg, /^ReadWritePaths=.*\s\/var\/lib\/officine-wal-spool(\s|$)/m, 'writes the WAL spool');
+  const { score, output } = exposure(join(UNITS_DIR, 'officine-postgresql.service'));
+  t.ok(score <= 1.1, `exposure ${score} ≤ 1.1 (1.3 before the spool)${score <= 1.1 ? '' : `\n${output}`}`);
+  t.match(output, /✓ MemoryDenyWriteExecute=/, 'systemd-analyze counts MemoryDenyWriteExecute');
+  t.match(output, /IPAddressDeny=\s+Service defines IP address allow list with only localhost entries/, 'systemd-analyze sees the loopback-only allow-list');
+  const sched = readFileSync(join(UNITS_DIR, 'officine-scheduler.service'), 'utf8');
+  t.match(sched, /^ReadWritePaths=.*\s\/var\/lib\/officine-wal-spool(\s|$)/m, 'the scheduler (the shipper) reads and deletes spooled segments');
+  t.ok(exposure(join(UNITS_DIR, 'officine-scheduler.service')).score <= 1.1, 'scheduler exposure unchanged (1.1)');
+});

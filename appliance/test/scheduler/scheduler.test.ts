@@ -58,6 +58,39 @@ t.test('overlapping runs of a job are prevented (advisory lock) and recorded as 
   t.equal((await runJobOnce(app, slow)).outcome, 'succeeded', 'lock released afterwards');
 });
 
+t.test('a quiet job (every few seconds) is journaled only when it did something or failed; overlaps are dropped silently', async (t) => {
+  const app = await appContext(t);
+  let result: Record<string, unknown> | undefined;
+  let fail = false;
+  let release: (() => void) | undefined;
+  const job: ScheduledJob = {
+    name: 'test.quiet',
+    cron: '*/5 * * * * *',
+    quiet: true,
+    run: async () => {
+      if (release === undefined) {
+        await new Promise<void>((r) => (release = r));
+      }
+      if (fail) throw new Error('cible injoignable');
+      return result;
+    },
+  };
+  const repo = new JobRunRepository(app.db);
+  const first = runJobOnce(app, job);
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(await runJobOnce(app, job), { outcome: 'skipped', reason: 'overlap' }, 'overlap skipped');
+  release!();
+  t.same(await first, { outcome: 'succeeded', runId: '' }, 'an idle pass succeeds without a journal row');
+  t.same(await repo.recent('test.quiet'), [], 'neither the idle pass nor the overlap journaled');
+  result = { shipped: 2 };
+  const worked = await runJobOnce(app, job);
+  t.equal(worked.outcome, 'succeeded');
+  fail = true;
+  t.equal((await runJobOnce(app, job)).outcome, 'failed');
+  const runs = await repo.recent('test.quiet');
+  t.same(runs.map((r) => [r.outcome, r.details ?? null, r.error ?? null]).sort(), [['failed', null, 'cible injoignable'], ['succeeded', { shipped: 2 }, null]], 'the pass that worked and the failure are journaled');
+});
+
 t.test('a single active scheduler: the second one stands by until the first stops', async (t) => {
   const app = await appContext(t);
   const jobs: ScheduledJob[] = [{ name: 'test.noop', cron: '0 0 1 1 *', run: async () => undefined }];

@@ -64,6 +64,17 @@ export function renderStatus(r: StatusReport): string {
   else if (!r.backups.available) row('Sauvegardes', NA);
   else if (r.backups.targets.length === 0) row('Sauvegardes', 'AUCUNE CIBLE CONFIGURÉE');
   else for (const t of r.backups.targets) row(t.target, `sauvegarde ${when(t.lastBackupAt)}${okKo(t.lastBackupOk)}, exercice de restauration ${when(t.lastDrillAt)}${okKo(t.lastDrillOk)}`);
+  if (!isErr(r.backups) && r.backups.walSpool) {
+    const w = r.backups.walSpool;
+    row(
+      'WAL en attente',
+      w.error
+        ? `file ${w.dir} illisible : ${w.error}`
+        : w.pending === 0
+          ? 'aucun'
+          : `${w.pending} segment(s), le plus ancien depuis ${Math.round((w.oldestAgeS ?? 0) / 60)} min${(w.oldestAgeS ?? 0) > w.maxAgeS ? ' — EN RETARD' : ''}`,
+    );
+  }
 
   L.push('', 'Agents des pharmacies');
   if (isErr(r.agents)) row('Erreur', r.agents.error);

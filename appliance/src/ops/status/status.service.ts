@@ -1,5 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../config/config.js';
+import { walSpoolState } from '../../backup/wal-spool.js';
+import { walSpoolDir } from '../../backup/wal-settings.js';
 import { pendingMigrations } from '../../db/migrator.js';
 import type { OpsProviders } from '../ops.providers.js';
 import type { ReadOnlyRepository, ReadOnlyState } from '../read-only/read-only.repository.js';
@@ -12,6 +14,15 @@ export type Section<T> = T | { error: string };
 export const AGENT_ONLINE_MS = 2 * 3_600_000;
 /** Agents silent for longer count as late (the alert threshold). */
 export const AGENT_LATE_MS = 48 * 3_600_000;
+
+/** WAL segments waiting in the spool; `error` when it cannot be read. */
+export interface WalSpoolStatus {
+  dir: string;
+  pending: number | null;
+  oldestAgeS: number | null;
+  maxAgeS: number;
+  error?: string;
+}
 
 /** `appliance status --json`: stable English keys, ISO dates, bytes and seconds. */
 export interface StatusReport {
@@ -29,6 +40,8 @@ export interface StatusReport {
   backups: Section<{
     available: boolean;
     targets: { target: string; lastBackupAt: string | null; lastBackupOk: boolean | null; lastDrillAt: string | null; lastDrillOk: boolean | null }[];
+    /** WAL segments waiting to be shipped (null with BACKUP_WAL_ARCHIVING=off); `error` when the spool is unreadable. */
+    walSpool: WalSpoolStatus | null;
   }>;
   agents: Section<{ available: boolean; total: number; online: number; late: { agentId: string; pharmacyName: string; lastSeenAt: string | null }[] }>;
   readOnly: Section<ReadOnlyState>;
@@ -44,6 +57,19 @@ export interface StatusDeps {
   system: SystemProbe;
   tls: TlsProbe;
   readOnly: ReadOnlyRepository;
+}
+
+/** The WAL spool for status: how many segments wait and the oldest one's age. */
+async function walSpoolStatus(config: Config, now: Date): Promise<WalSpoolStatus | null> {
+  if (config.BACKUP_WAL_ARCHIVING !== 'on') return null;
+  const dir = walSpoolDir(config);
+  const maxAgeS = config.BACKUP_WAL_SPOOL_MAX_AGE_S;
+  try {
+    const s = await walSpoolState(dir, now);
+    return { dir, pending: s.segments.length, oldestAgeS: s.oldestAgeS, maxAgeS };
+  } catch (err) {
+    return { dir, pending: null, oldestAgeS: null, maxAgeS, error: (err as Error).message };
+  }
 }
 
 async function section<T>(fn: () => Promise<T>): Promise<Section<T>> {
@@ -82,6 +108,7 @@ export class StatusService {
         return {
           available: targets !== null,
           targets: (targets ?? []).map((t) => ({ target: t.target, lastBackupAt: iso(t.lastBackupAt), lastBackupOk: t.lastBackupOk, lastDrillAt: iso(t.lastDrillAt), lastDrillOk: t.lastDrillOk })),
+          walSpool: await walSpoolStatus(d.config, now),
         };
       }),
       section(async () => {
