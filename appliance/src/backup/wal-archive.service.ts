@@ -118,6 +118,20 @@ export async function shipWalSpool(opts: {
   return { shipped, failed, remaining: left.segments.length, oldestAgeS: left.oldestAgeS };
 }
 
+
+/** Opens every configured target for WAL shipping; one that cannot be opened is logged and left out (the others still get the segment). */
+export async function openWalTargets(config: Config, logger: Logger): Promise<BackupTarget[]> {
+  const opened = await Promise.all(
+    configuredTargets(config).map((n) =>
+      openTarget(config, n).catch((err: unknown) => {
+        logger.error({ err, target: n }, 'wal target unavailable');
+        return null;
+      }),
+    ),
+  );
+  return opened.filter((x) => x !== null);
+}
+
 /**
  * One pass of the shipper with the configured targets (`appliance wal ship`, the
  * `backup.wal-ship` job). With BACKUP_WAL_ARCHIVING=off the spooled segments are
@@ -143,16 +157,7 @@ export async function shipConfiguredWalSpool(
   }
   const pending = await walSpoolState(dir, now());
   if (pending.segments.length === 0) return { shipped: [], failed: null, remaining: 0, oldestAgeS: null, discarded: 0 };
-  const targets = (
-    await Promise.all(
-      configuredTargets(config).map((n) =>
-        openTarget(config, n).catch((err: unknown) => {
-          logger.error({ err, target: n }, 'wal target unavailable');
-          return null;
-        }),
-      ),
-    )
-  ).filter((x) => x !== null);
+  const targets = await openWalTargets(config, logger);
   try {
     const r = await shipWalSpool({ dir, tools: backupTools(config), recipients: backupRecipients(config), targets, logger, alerter, now, maxAgeS: config.BACKUP_WAL_SPOOL_MAX_AGE_S });
     return { ...r, discarded: 0 };

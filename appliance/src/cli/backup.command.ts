@@ -9,7 +9,7 @@ import { DrillService } from '../backup/drill.service.js';
 import { restoreBackup, RestoreService } from '../backup/restore.service.js';
 import { DRILL_SIGNING_KEY, SigningKey, trustedManifestSigners } from '../backup/signing-key.js';
 import { configuredTargets, openSource, openTarget } from '../backup/targets/target-factory.js';
-import { archiveWalSegment, shipConfiguredWalSpool } from '../backup/wal-archive.service.js';
+import { archiveWalSegment, openWalTargets, shipConfiguredWalSpool } from '../backup/wal-archive.service.js';
 import { renderPostgresConf, walArchivingSettings, walSpoolDir, walSpoolScript } from '../backup/wal-settings.js';
 import { pointInTimeRestore } from '../backup/pitr.service.js';
 import { SecretStore } from '../config/secrets.js';
@@ -251,16 +251,7 @@ export function registerBackupCommands(program: Command): void {
         logger.info({ wal: file }, 'wal archiving off: segment not shipped');
         return;
       }
-      const targets = (
-        await Promise.all(
-          configuredTargets(config).map((n) =>
-            openTarget(config, n).catch((err: unknown) => {
-              logger.error({ err, target: n }, 'wal target unavailable');
-              return null;
-            }),
-          ),
-        )
-      ).filter((x) => x !== null);
+      const targets = await openWalTargets(config, logger);
       try {
         await archiveWalSegment(backupTools(config), backupRecipients(config), targets, resolve(path), file, logger, new LogAlerter(logger));
       } catch (err) {
