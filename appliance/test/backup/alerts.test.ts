@@ -18,5 +18,5 @@ t.test('backup alerts: stable codes for each condition', async (t) => {
     'failed drill (an older success within 35 days does not hide it)',
   );
   t.same(codes({ now, lastVerifiedBackupAt: null, lastDrill: null, lastSuccessfulDrillAt: null }), [BackupAlert.noRecentBackup, BackupAlert.noRecentDrill], 'fresh install: both');
-  t.same(Object.values(BackupAlert), ['backup.no_verified_backup_24h', 'backup.upload_failed', 'backup.no_successful_drill_35d', 'backup.drill_failed'], 'codes are stable');
+  t.same(Object.values(BackupAlert), ['backup.no_verified_backup_24h', 'backup.upload_failed', 'backup.no_successful_drill_35d', 'backup.drill_failed', 'backup.wal_spool_stale'], 'codes are stable');
 });
