@@ -92,8 +92,10 @@ export async function shipWalSpool(opts: {
   alerter: Alerter;
   now: () => Date;
   maxAgeS: number;
+  /** The spool as the caller just listed it (saves a second listing); listed here otherwise. */
+  pending?: WalSpoolState;
 }): Promise<WalShipReport> {
-  const { segments } = await walSpoolState(opts.dir, opts.now());
+  const { segments } = opts.pending ?? (await walSpoolState(opts.dir, opts.now()));
   const shipped: string[] = [];
   let failed: string | null = null;
   if (opts.targets.length === 0 && segments.length > 0) {
@@ -117,7 +119,6 @@ export async function shipWalSpool(opts: {
   if (alert) opts.alerter.raise(alert);
   return { shipped, failed, remaining: left.segments.length, oldestAgeS: left.oldestAgeS };
 }
-
 
 /** Opens every configured target for WAL shipping; one that cannot be opened is logged and left out (the others still get the segment). */
 export async function openWalTargets(config: Config, logger: Logger): Promise<BackupTarget[]> {
@@ -159,7 +160,7 @@ export async function shipConfiguredWalSpool(
   if (pending.segments.length === 0) return { shipped: [], failed: null, remaining: 0, oldestAgeS: null, discarded: 0 };
   const targets = await openWalTargets(config, logger);
   try {
-    const r = await shipWalSpool({ dir, tools: backupTools(config), recipients: backupRecipients(config), targets, logger, alerter, now, maxAgeS: config.BACKUP_WAL_SPOOL_MAX_AGE_S });
+    const r = await shipWalSpool({ dir, tools: backupTools(config), recipients: backupRecipients(config), targets, logger, alerter, now, maxAgeS: config.BACKUP_WAL_SPOOL_MAX_AGE_S, pending });
     return { ...r, discarded: 0 };
   } finally {
     await Promise.all(targets.map((t) => t.close()));
