@@ -7,6 +7,7 @@ import { requestContext } from './request-context.middleware.js';
 import { securityHeaders } from './security-headers.middleware.js';
 import { staticUi } from './static.middleware.js';
 import { undeclaredRoutes } from './route.js';
+import { PrefixRouter } from './prefix-router.js';
 import { registerAnalyticsRoutes } from '../analytics/analytics.routes.js';
 import { registerHealthRoutes } from '../ops/health.routes.js';
 import { registerSecurityTxtRoutes } from '../ops/security-txt.routes.js';
@@ -56,7 +57,7 @@ export const routeRegistrars: RouteRegistrar[] = [
  * route × role × tenant matrix test walks.
  */
 export function buildRouter(app: AppContext, extraRoutes: RouteRegistrar[] = []): Router {
-  const router = new Router();
+  const router = new PrefixRouter();
   for (const register of [...routeRegistrars, ...extraRoutes]) register(router, app);
   return router;
 }
