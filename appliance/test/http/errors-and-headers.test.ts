@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { startTestApp } from '../helpers/app.js';
+import { HTML_ONLY_HEADERS } from '../../src/http/security-headers.middleware.js';
 
 const boom = (router: Parameters<import('../../src/http/app.js').RouteRegistrar>[0]) => {
   router.get('/api/test/boom', () => {
@@ -47,6 +48,13 @@ t.test('security headers on UI, API and error responses', async (t) => {
   t.equal(api.status, 200);
   assertCommonHeaders(t, api, 'API');
   t.match(api.headers.get('content-security-policy') ?? '', API_CSP, 'API CSP default-src none');
+  t.equal(api.headers.get('x-frame-options'), 'DENY', 'API: X-Frame-Options DENY (OWASP REST list)');
+  // Document-only headers: on the UI page, not on JSON (see HTML_ONLY_HEADERS).
+  for (const h of HTML_ONLY_HEADERS) {
+    t.ok(ui.headers.get(h), `UI carries ${h}`);
+    t.equal(api.headers.get(h), null, `API omits the document-only ${h}`);
+  }
+  t.equal(ui.headers.get('x-frame-options'), 'DENY', 'UI: X-Frame-Options DENY');
 
   const notFound = await app.request('/api/nope/../../etc/passwd');
   t.equal(notFound.status, 404);
