@@ -22,10 +22,12 @@ export function staticUi(dir = webDistDir()): Middleware {
   });
   const indexPath = join(dir, 'index.html');
   let indexHtml: Buffer | undefined;
-  return async (ctx, next) => {
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
-    if (ctx.path.startsWith('/assets/')) return assets(ctx, next);
-    if (ctx.path === '/' || ctx.path === '/index.html' || ctx.path.startsWith('/app/')) {
+  // Not async: API requests only pass through (no extra promise per request).
+  return (ctx, next) => {
+    const { method, path } = ctx;
+    if (method !== 'GET' && method !== 'HEAD') return next();
+    if (path.startsWith('/assets/')) return assets(ctx, next);
+    if (path === '/' || path === '/index.html' || path.startsWith('/app/')) {
       if (!indexHtml) {
         if (!existsSync(indexPath)) return next();
         indexHtml = readFileSync(indexPath);
@@ -33,7 +35,7 @@ export function staticUi(dir = webDistDir()): Middleware {
       ctx.type = 'text/html; charset=utf-8';
       ctx.set('Cache-Control', 'no-cache');
       ctx.body = indexHtml;
-      return;
+      return Promise.resolve();
     }
     return next();
   };
