@@ -4,7 +4,7 @@
 // assets, migrations, units and provisioning, and the Node runtime running this build
 // (runtime/bin/node, started by provisioning/officine-node: the appliance never depends on
 // the host's Node), with a manifest (version, min_from_version, expires_at, node_version,
-// sha256 of every file) signed with the vendor's offline Ed25519 key.
+// platform — the builder's, which the runtime and native modules need —, sha256 of every file) signed with the vendor's offline Ed25519 key.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -55,4 +55,4 @@ const manifest = await buildBundle({
   signingKeyPem: readFileSync(values.key, 'utf8'),
   out,
 });
-process.stdout.write(`${out}\n  version ${manifest.version}, ${manifest.files.length} files, expires ${manifest.expires_at}\n  runtime Node ${manifest.node_version} (${RUNTIME_NODE_PATH}, from ${process.execPath})\n`);
+process.stdout.write(`${out}\n  version ${manifest.version}, ${manifest.files.length} files, expires ${manifest.expires_at}\n  runtime Node ${manifest.node_version} for ${manifest.platform} (${RUNTIME_NODE_PATH}, from ${process.execPath})\n`);

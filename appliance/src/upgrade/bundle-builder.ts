@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { TarArchive } from 'archiver';
-import type { ReleaseManifest } from './release-manifest.js';
+import { hostPlatform, type ReleaseManifest } from './release-manifest.js';
 import { signDetached } from './release-signing.js';
 import type { ReleaseFile } from './release-tree.js';
 
@@ -17,6 +17,8 @@ export interface BundleOptions {
   expiresAt: Date;
   /** Version of the Node runtime the release ships (runtime/bin/node), recorded in the manifest. */
   nodeVersion?: string | undefined;
+  /** Platform the bundle's runtime and native modules were built for; default: this machine's. */
+  platform?: string | undefined;
   /** Ed25519 private key (PKCS#8 PEM); without it the bundle is unsigned (tests only). */
   signingKeyPem?: string | undefined;
   out: string;
@@ -43,6 +45,7 @@ export async function buildManifest(opts: Omit<BundleOptions, 'out' | 'signingKe
     created_at: (opts.now ?? new Date()).toISOString(),
     expires_at: opts.expiresAt.toISOString(),
     ...(opts.nodeVersion ? { node_version: opts.nodeVersion } : {}),
+    platform: opts.platform ?? hostPlatform(),
     files,
   };
 }

@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { AppError } from '../http/errors.js';
 import { BUNDLE_MANIFEST, BUNDLE_RELEASE_DIR, BUNDLE_SIGNATURE } from './bundle-builder.js';
-import { compareVersions, isSafeRelativePath, manifestSchema, type ReleaseKeyList, type ReleaseManifest } from './release-manifest.js';
+import { compareVersions, hostPlatform, isSafeRelativePath, manifestSchema, type ReleaseKeyList, type ReleaseManifest } from './release-manifest.js';
 import { verifyDetached } from './release-signing.js';
 
 /** Every reason a bundle is refused, as a stable code (tests and the audit log use them). */
@@ -22,6 +22,7 @@ export type RefusalCode =
   | 'expired'
   | 'not_newer'
   | 'too_old'
+  | 'wrong_platform'
   | 'file_not_in_manifest'
   | 'file_missing'
   | 'hash_mismatch';
@@ -37,6 +38,7 @@ const MESSAGES: Record<RefusalCode, string> = {
   expired: 'Paquet refusé : il a expiré.',
   not_newer: 'Paquet refusé : sa version n’est pas plus récente que la version installée.',
   too_old: 'Paquet refusé : la version installée est trop ancienne pour cette mise à jour.',
+  wrong_platform: 'Paquet refusé : il a été construit pour une autre plateforme (processeur ou système) que cette appliance.',
   file_not_in_manifest: 'Paquet refusé : un fichier ne figure pas au manifeste.',
   file_missing: 'Paquet refusé : un fichier du manifeste manque.',
   hash_mismatch: 'Paquet refusé : un fichier a été modifié après signature.',
@@ -64,6 +66,8 @@ export interface VerifyOptions {
   limits: BundleLimits;
   /** Empty directory the release tree is unpacked into (the caller removes it on refusal). */
   extractTo: string;
+  /** The platform bundles must be built for (default: this machine's, hostPlatform()). */
+  platform?: string;
 }
 
 const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
@@ -71,7 +75,7 @@ const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
 /**
  * Unpacks and verifies a release bundle in one streaming pass: limits and entry paths
  * are checked before a byte is written, each file's SHA-256 is computed as it lands,
- * then the signature (pinned keys only), expiry, version order and the file list are
+ * then the signature (pinned keys only), expiry, platform, version order and the file list are
  * checked against the signed manifest. Returns the manifest when everything holds;
  * throws BundleRefusedError otherwise.
  */
@@ -170,6 +174,10 @@ export async function verifyAndUnpackBundle(bundlePath: string, opts: VerifyOpti
   }
   if (Date.parse(manifest.expires_at) <= opts.now.getTime()) {
     throw new BundleRefusedError('expired', `expiré le ${manifest.expires_at}`);
+  }
+  const platform = opts.platform ?? hostPlatform();
+  if (manifest.platform !== undefined && manifest.platform !== platform) {
+    throw new BundleRefusedError('wrong_platform', `paquet ${manifest.platform}, appliance ${platform}`);
   }
   if (compareVersions(manifest.version, opts.currentVersion) <= 0) {
     throw new BundleRefusedError('not_newer', `${manifest.version} ≤ ${opts.currentVersion}`);

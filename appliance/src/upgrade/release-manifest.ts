@@ -30,6 +30,11 @@ const relPath = z
   .max(400)
   .refine((p) => isSafeRelativePath(p), 'unsafe path');
 
+/** This machine as a manifest names platforms: `${process.platform}-${process.arch}`. */
+export function hostPlatform(): string {
+  return `${process.platform}-${process.arch}`;
+}
+
 /** What a release bundle's manifest.json holds: everything the signature vouches for. */
 export const manifestSchema = z.object({
   format: z.literal('officine-release/1'),
@@ -42,6 +47,15 @@ export const manifestSchema = z.object({
   node_version: z
     .string()
     .regex(/^v\d+\.\d+\.\d+$/)
+    .optional(),
+  /**
+   * `platform-arch` of the machine that built the bundle (`linux-x64`): its Node runtime
+   * and native modules (argon2) run there only. Absent from bundles built before it was
+   * recorded; the verifier refuses a bundle recorded for another platform (hostPlatform).
+   */
+  platform: z
+    .string()
+    .regex(/^[a-z0-9]+-[a-z0-9_]+$/)
     .optional(),
   files: z
     .array(z.object({ path: relPath, size: z.number().int().min(0), sha256: sha256Hex, mode: z.union([z.literal(0o644), z.literal(0o755)]) }))

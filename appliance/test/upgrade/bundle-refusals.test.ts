@@ -20,7 +20,7 @@ const now = new Date('2026-06-01T00:00:00Z');
 const inDays = (d: number) => new Date(now.getTime() + d * 86400_000);
 
 let n = 0;
-async function bundle(opts: { version?: string; key?: string | null; expires?: Date; minFrom?: string } = {}): Promise<string> {
+async function bundle(opts: { version?: string; key?: string | null; expires?: Date; minFrom?: string; platform?: string } = {}): Promise<string> {
   const dir = join(root, `tree-${++n}`);
   const out = join(root, `b-${n}.tar.gz`);
   await buildBundle({
@@ -32,6 +32,7 @@ async function bundle(opts: { version?: string; key?: string | null; expires?: D
     out,
     gzipLevel: 1,
     now,
+    platform: opts.platform,
   });
   return out;
 }
@@ -96,6 +97,13 @@ t.test('refuses a ../ path before writing anything', async (t) => {
   await rewriteBundle(good, out, (_n, d) => d, [{ header: { name: 'release/../../escaped.sh', size: data.length, mode: 0o755 }, data }]);
   await refused(t, out, 'unsafe_path');
   t.notOk(existsSync(join(installDir, 'escaped.sh')) || existsSync(join(root, 'escaped.sh')), 'no file written outside the release');
+});
+
+t.test('refuses a bundle built for another platform', async (t) => {
+  const m = await verify(good);
+  t.equal(m.platform, `${process.platform}-${process.arch}`, 'a bundle records the platform it was built on');
+  const other = process.arch === 'arm64' ? 'linux-x64' : 'linux-arm64';
+  await refused(t, await bundle({ platform: other }), 'wrong_platform');
 });
 
 t.test('refuses a symlink entry', async (t) => {
