@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-import { fail, loadConfigOrExit, openRuntime, type GlobalOptions } from '../cli/bootstrap.js';
-import { createLogger } from '../logging/logger.js';
+import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions } from '../cli/bootstrap.js';
 import { agentChannelService } from './agent-channel.factory.js';
 import type { AgentChannelService } from './agent-channel.service.js';
 
 /** Runs `fn` with the channel service on an opened runtime (console = super-admin on the machine). */
 async function withService(program: Command, what: string, fn: (s: AgentChannelService) => Promise<void>): Promise<void> {
   const config = loadConfigOrExit(program.opts<GlobalOptions>());
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = cliLogger(config.LOG_LEVEL);
   try {
     const rt = await openRuntime(config, logger);
     try {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { createLogger } from '../logging/logger.js';
-import { fail, loadConfigOrExit, openRuntime, type GlobalOptions } from '../cli/bootstrap.js';
+import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions } from '../cli/bootstrap.js';
 import { CatalogueService } from './catalogue.service.js';
 
 /** `appliance catalogue import DIR`: loads the BDPM files into the product catalogue. */
@@ -12,7 +11,7 @@ export function registerCatalogueCommand(program: Command): void {
     .description('Import or refresh the catalogue from the BDPM files (idempotent).')
     .action(async (dir: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
       try {
         const rt = await openRuntime(config, logger);
         try {

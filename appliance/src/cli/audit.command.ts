@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { recordAudit, verifyAuditChain } from '../audit/audit.service.js';
-import { createLogger } from '../logging/logger.js';
-import { fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
+import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
 import { consoleActor } from './users.command.js';
 
 /** `appliance audit verify`: recomputes the hash chain; exit 1 when a row was edited or deleted. */
@@ -19,7 +18,7 @@ export function registerAuditCommand(program: Command): void {
         process.exit(2);
       }
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
       try {
         const rt = await openRuntime(config, logger);
         try {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { createLogger } from '../logging/logger.js';
 import { migrateDown, migrateUp, pendingMigrations } from '../db/migrator.js';
-import { fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
+import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
 
 /** `appliance migrate`: apply, inspect or revert schema migrations. */
 export function registerMigrateCommand(program: Command): void {
@@ -12,7 +11,7 @@ export function registerMigrateCommand(program: Command): void {
     .option('--down <n>', 'revert the last N migrations ("all" for every one)')
     .action(async (opts: { status?: boolean; down?: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL);
       try {
         const rt = await openRuntime(config, logger, { migrate: false });
         try {

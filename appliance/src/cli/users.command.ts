@@ -5,8 +5,7 @@ import { AuthService } from '../auth/auth.service.js';
 import { UserAdminService, type Actor } from '../auth/user-admin.service.js';
 import { ROLES, type Role } from '../auth/user.entity.js';
 import { AppError } from '../http/errors.js';
-import { createLogger } from '../logging/logger.js';
-import { fail, loadConfigOrExit, openRuntime, type GlobalOptions, type Runtime } from './bootstrap.js';
+import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions, type Runtime } from './bootstrap.js';
 
 /** The local console as an audit actor: the OS account and host, never a web session. */
 export function consoleActor(extra: Record<string, unknown> = {}): Actor {
@@ -32,7 +31,7 @@ async function readStdin(): Promise<string> {
  */
 export async function withRuntime(program: Command, fn: (rt: Runtime) => Promise<void>): Promise<void> {
   const config = loadConfigOrExit(program.opts<GlobalOptions>());
-  const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+  const logger = cliLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   let rt: Runtime | undefined;
   let refused = false;
   try {

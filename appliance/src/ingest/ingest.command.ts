@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fail, loadConfigOrExit, openRuntime, type GlobalOptions } from '../cli/bootstrap.js';
-import { createLogger } from '../logging/logger.js';
+import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions } from '../cli/bootstrap.js';
 import { batchFile } from './ingest.schemas.js';
 import { IngestService } from './ingest.service.js';
 
@@ -14,7 +13,7 @@ export function registerIngestCommand(program: Command): void {
     .description('Ingest a batch file for one pharmacy (idempotent by batch id; bad lines go to quarantine).')
     .action(async (file: string, opts: { pharmacy: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
       let parsed;
       try {
         parsed = batchFile.parse(JSON.parse(readFileSync(file, 'utf8')));

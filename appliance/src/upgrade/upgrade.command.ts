@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../db/data-source.js';
-import { fail, loadConfigOrExit, type GlobalOptions } from '../cli/bootstrap.js';
+import { cliLogger, fail, loadConfigOrExit, type GlobalOptions } from '../cli/bootstrap.js';
 import { DEFAULT_ENV_FILE, type Config } from '../config/config.js';
 import { AppError } from '../http/errors.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { consoleActor } from '../cli/users.command.js';
-import { createLogger, type Logger } from '../logging/logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { BundleLimits } from './bundle-verifier.js';
 import type { ReleaseManifest } from './release-manifest.js';
 import { acceptKeyList, parseKeyList } from './release-signing.js';
@@ -113,7 +113,7 @@ export function registerUpgradeCommand(program: Command): void {
     .description('Check signature, expiry, version order, every file hash, paths and sizes; install nothing.')
     .action(async (bundle: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL);
       try {
         const m = await verifyBundleWithConfig(config, bundle);
         process.stdout.write(`Paquet valide : version ${m.version} (${m.files.length} fichiers, expire le ${m.expires_at}).\n`);
@@ -127,7 +127,7 @@ export function registerUpgradeCommand(program: Command): void {
     .description('Verify, back up, stop, snapshot, migrate, switch, start, health-check; roll back by itself on failure.')
     .action(async (bundle: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      process.exitCode = await applyBundle(config, createLogger(config.LOG_LEVEL), bundle);
+      process.exitCode = await applyBundle(config, cliLogger(config.LOG_LEVEL), bundle);
     });
 
   upgrade
@@ -135,7 +135,7 @@ export function registerUpgradeCommand(program: Command): void {
     .description('Apply the upgrade requested from the admin page, if any (run as root by systemd/officine-upgrade.path).')
     .action(async () => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL);
       let request;
       try {
         request = takeApplyRequest(config.dataDir);
@@ -160,7 +160,7 @@ export function registerUpgradeCommand(program: Command): void {
     .description('Replace the pinned release keys with a new list signed by a currently pinned key (higher serial only).')
     .action(async (keylist: string, signature: string) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
-      const logger = createLogger(config.LOG_LEVEL);
+      const logger = cliLogger(config.LOG_LEVEL);
       // the pinned keys decide which code runs as root: every decision goes to the audit log
       const audit = async (action: string, level: 'warning' | 'alert', details: Record<string, unknown>) => {
         if (!config.DATABASE_URL) return;
