@@ -115,8 +115,10 @@ async function main(): Promise<void> {
   const bareHeaders = await spawnReady(self, ['bare-headers'], { BENCH_HEADERS: JSON.stringify(fullHeaders) });
   try {
     const rounds: { bare: number; full: number; bare_same_headers: number }[] = [];
-    // Warm up all three (JIT), then alternate so drift hits every side equally.
-    for (const s of [bare, full, bareHeaders]) load(Number(s.value), 2);
+    // Warm up all three (JIT), then alternate so drift hits every side equally. 5 s: the
+    // full stack has far more code for V8 to optimise than the bare app; after 2 s its
+    // first round still ran ~30 % below the next two.
+    for (const s of [bare, full, bareHeaders]) load(Number(s.value), 5);
     for (let i = 0; i < 3; i++) {
       rounds.push({ bare: load(Number(bare.value), seconds), full: load(Number(full.value), seconds), bare_same_headers: load(Number(bareHeaders.value), seconds) });
     }
