@@ -69,7 +69,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     persistent: true,
     createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--no-locale'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=on', ...(opts.flags ?? [])],
+    // jit=off as in production (install.sh; the unit's MemoryDenyWriteExecute forbids LLVM's
+    // JIT), so tests and benches run the planner production runs. Measured 2026-12-03 with
+    // bench:dashboard: no difference beyond noise for the appliance's queries.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=on', '-c', 'jit=off', ...(opts.flags ?? [])],
     onLog: (m) => opts.logger.debug({ pg: m.trim() }, 'postgres'),
     onError: (m) => opts.logger.warn({ pg: String(m).trim() }, 'postgres'),
   });
