@@ -3,17 +3,23 @@ import { Router, type Layer, type MatchResult } from '@koa/router';
 /** Characters that start a parameter, wildcard, group or escape in a path-to-regexp path. */
 const PATTERN_SYNTAX = /[:*{}()[\]+?!\\]/;
 
+/** Characters a literal prefix may hold to be compared as is. */
+const PLAIN_PATH = /^[A-Za-z0-9/._~-]*$/;
+
 /**
  * The part of a layer's path every matching request path must begin with: the text
  * before its first parameter or other pattern syntax, lower-cased when the layer is
  * case-insensitive (the default), without a trailing slash. '' (no shortcut) for a
- * RegExp path.
+ * RegExp path or a prefix with other than plain URL characters.
  */
 export function literalPrefix(layer: Pick<Layer, 'path' | 'opts'>): string {
   if (typeof layer.path !== 'string') return '';
   const cut = layer.path.search(PATTERN_SYNTAX);
   let prefix = cut === -1 ? layer.path : layer.path.slice(0, cut);
   if (prefix.endsWith('/')) prefix = prefix.slice(0, -1);
+  // Only plain URL characters: anything the path compiler might encode or treat
+  // specially (spaces, non-ASCII, %) gets no shortcut rather than a wrong one.
+  if (!PLAIN_PATH.test(prefix)) return '';
   return layer.opts.sensitive ? prefix : prefix.toLowerCase();
 }
 

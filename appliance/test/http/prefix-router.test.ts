@@ -38,6 +38,8 @@ t.test('literal prefixes', async (t) => {
   t.equal(literalPrefix(layer('/files{/:name}')), '/files', 'optional group');
   t.equal(literalPrefix(layer('/*rest')), '', 'wildcard at the root: no shortcut');
   t.equal(literalPrefix(layer(/^\/api\/x$/)), '', 'RegExp path: no shortcut');
+  t.equal(literalPrefix(layer('/café/:id')), '', 'non-ASCII literal (may be encoded by the compiler): no shortcut');
+  t.equal(literalPrefix(layer('/a b/:id')), '', 'space: no shortcut');
 });
 
 t.test('the appliance router matches exactly like @koa/router', async (t) => {
