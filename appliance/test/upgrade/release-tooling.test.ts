@@ -121,6 +121,7 @@ t.test('release keys and bundles from the vendor tools, accepted or refused by t
     version: string;
     min_from_version: string;
     node_version?: string;
+    platform?: string;
     files: { path: string; sha256: string; size: number; mode: number }[];
   };
   const paths = manifest.files.map((f) => f.path);
@@ -134,8 +135,10 @@ t.test('release keys and bundles from the vendor tools, accepted or refused by t
   t.ok(paths.includes('systemd/officine-appliance.service') && paths.includes('dist/web/index.html'), 'units and web assets');
 
   // The Node runtime: this build's Node, executable, its version and hash in the signed manifest.
-  t.match(builtA.stdout, new RegExp(`runtime Node ${process.version.replace(/\./g, '\\.')} \\(runtime/bin/node`), 'bundle.mjs names the runtime it ships');
+  const platform = `${process.platform}-${process.arch}`;
+  t.match(builtA.stdout, new RegExp(`runtime Node ${process.version.replace(/\./g, '\\.')} for ${platform} \\(runtime/bin/node`), 'bundle.mjs names the runtime it ships and its platform');
   t.equal(manifest.node_version, process.version, 'node_version: the Node that built the bundle');
+  t.equal(manifest.platform, platform, 'platform: the machine that built the bundle');
   const runtimeEntry = manifest.files.find((f) => f.path === RUNTIME_NODE_PATH);
   t.ok(runtimeEntry, 'runtime/bin/node listed in the manifest');
   t.equal(runtimeEntry?.mode, 0o755, 'listed executable');
