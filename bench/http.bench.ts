@@ -8,7 +8,7 @@
  * carries, which is what differs between the two servers: it would measure itself.
  * Target: ratio ≥ 0.85.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,13 +76,29 @@ async function serve(mode: string): Promise<void> {
 
 const CONNECTIONS = 16;
 
-/** Requests/s of one wrk run against the bench route; any non-2xx or socket error fails the bench. */
-function load(port: number, seconds: number): number {
-  const out = execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}/api/bench/kpis`], { encoding: 'utf8' });
+const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU time (user + system, every thread) a process has used so far, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of proc(5))
+}
+
+/**
+ * One wrk run against the bench route: requests/s, and the server's CPU per request
+ * (µs). The second does not depend on whether wrk kept the server busy all the time:
+ * on two cores the server waits for the client part of the run. Any non-2xx or socket
+ * error fails the bench.
+ */
+function load(server: { port: number; pid: number }, seconds: number): { rps: number; cpuUs: number } {
+  const before = cpuTicks(server.pid);
+  const out = execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${server.port}/api/bench/kpis`], { encoding: 'utf8' });
+  const cpuS = (cpuTicks(server.pid) - before) / CLOCK_TICKS_PER_S;
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  if (!rps) throw new Error(`bench: unreadable wrk output:\n${out}`);
+  const total = /(\d+) requests in/.exec(out);
+  if (!rps || !total) throw new Error(`bench: unreadable wrk output:\n${out}`);
   if (/Non-2xx or 3xx responses|Socket errors/.test(out)) throw new Error(`bench: errors during the run:\n${out}`);
-  return Number(rps[1]);
+  return { rps: Number(rps[1]), cpuUs: (cpuS * 1e6) / Number(total[1]) };
 }
 
 /** The headers the full stack sends on the bench route, minus those every Koa response carries anyway. */
@@ -114,13 +130,23 @@ async function main(): Promise<void> {
   const fullHeaders = await responseHeaders(Number(full.value));
   const bareHeaders = await spawnReady(self, ['bare-headers'], { BENCH_HEADERS: JSON.stringify(fullHeaders) });
   try {
+    const servers = {
+      bare: { port: Number(bare.value), pid: bare.child.pid! },
+      full: { port: Number(full.value), pid: full.child.pid! },
+      bare_same_headers: { port: Number(bareHeaders.value), pid: bareHeaders.child.pid! },
+    };
     const rounds: { bare: number; full: number; bare_same_headers: number }[] = [];
+    const cpu: { bare: number; full: number; bare_same_headers: number }[] = [];
     // Warm up all three (JIT), then alternate so drift hits every side equally. 5 s: the
     // full stack has far more code for V8 to optimise than the bare app; after 2 s its
     // first round still ran ~30 % below the next two.
-    for (const s of [bare, full, bareHeaders]) load(Number(s.value), 5);
+    for (const s of Object.values(servers)) load(s, 5);
     for (let i = 0; i < 3; i++) {
-      rounds.push({ bare: load(Number(bare.value), seconds), full: load(Number(full.value), seconds), bare_same_headers: load(Number(bareHeaders.value), seconds) });
+      const b = load(servers.bare, seconds);
+      const f = load(servers.full, seconds);
+      const h = load(servers.bare_same_headers, seconds);
+      rounds.push({ bare: b.rps, full: f.rps, bare_same_headers: h.rps });
+      cpu.push({ bare: round(b.cpuUs, 2), full: round(f.cpuUs, 2), bare_same_headers: round(h.cpuUs, 2) });
     }
     // Median of per-round ratios: each round measures both servers back to back, so
     // load from other processes on the machine affects both sides of a ratio alike.
@@ -129,6 +155,7 @@ async function main(): Promise<void> {
     const fullRps = percentile(rounds.map((r) => r.full), 50);
     const sameHeaders = rounds.map((r) => r.full / r.bare_same_headers).sort((a, b) => a - b);
     const headerCost = rounds.map((r) => r.bare_same_headers / r.bare).sort((a, b) => a - b);
+    const cpuRatios = cpu.map((c) => c.bare / c.full).sort((a, b) => a - b);
     printResult({
       bench: 'http',
       route: 'GET /api/bench/kpis (JSON)',
@@ -147,6 +174,10 @@ async function main(): Promise<void> {
       bare_same_headers_rps: round(percentile(rounds.map((r) => r.bare_same_headers), 50)),
       headers_only_ratio: round(headerCost[1]!, 3),
       ratio_vs_bare_same_headers: round(sameHeaders[1]!, 3),
+      // Server CPU (all threads, user + system) per request, per round, and bare/full:
+      // the cost ratio independent of how busy the client kept each server.
+      cpu_us_per_request: cpu,
+      cpu_ratio: round(cpuRatios[1]!, 3),
     });
   } finally {
     bare.child.kill('SIGTERM');
