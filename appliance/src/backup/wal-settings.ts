@@ -44,6 +44,14 @@ export function walArchivingSettings(config: Pick<Config, 'BACKUP_WAL_ARCHIVE_TI
   };
 }
 
+/**
+ * Settings every appliance cluster runs with, archiving or not (production's conf
+ * fragment, the embedded cluster of development, tests and benches). jit off: the
+ * production unit denies writable+executable memory (MemoryDenyWriteExecute), which
+ * LLVM's JIT needs; bench:dashboard measured no difference for the appliance's queries.
+ */
+export const CLUSTER_SETTINGS: Readonly<Record<string, string>> = { jit: 'off' };
+
 /** As `postgres -c` flags. */
 export function postgresFlags(settings: Record<string, string>): string[] {
   return Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]);

@@ -10,7 +10,7 @@ import { restoreBackup, RestoreService } from '../backup/restore.service.js';
 import { DRILL_SIGNING_KEY, SigningKey, trustedManifestSigners } from '../backup/signing-key.js';
 import { configuredTargets, openSource, openTarget } from '../backup/targets/target-factory.js';
 import { archiveWalSegment, openWalTargets, shipConfiguredWalSpool } from '../backup/wal-archive.service.js';
-import { renderPostgresConf, walArchivingSettings, walSpoolDir, walSpoolScript } from '../backup/wal-settings.js';
+import { CLUSTER_SETTINGS, renderPostgresConf, walArchivingSettings, walSpoolDir, walSpoolScript } from '../backup/wal-settings.js';
 import { pointInTimeRestore } from '../backup/pitr.service.js';
 import { SecretStore } from '../config/secrets.js';
 import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
@@ -270,7 +270,6 @@ export function registerBackupCommands(program: Command): void {
     .action((opts: { script?: string; cli: string; spoolDir?: string }) => {
       const config = loadConfigOrExit(program.opts<GlobalOptions>());
       const settings = walArchivingSettings(config, { script: opts.script ? resolve(opts.script) : walSpoolScript(resolve(opts.cli)), spoolDir: resolve(opts.spoolDir ?? walSpoolDir(config)) });
-      // jit off: the unit denies writable+executable memory (MemoryDenyWriteExecute), which LLVM's JIT needs.
-      process.stdout.write(renderPostgresConf({ ...settings, jit: 'off' }, 'Written by provisioning/install.sh (appliance wal postgres-conf): WAL archiving into the spool, RPO = archive_timeout + shipping.'));
+      process.stdout.write(renderPostgresConf({ ...settings, ...CLUSTER_SETTINGS }, 'Written by provisioning/install.sh (appliance wal postgres-conf): WAL archiving into the spool, RPO = archive_timeout + shipping.'));
     });
 }

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SecretStore } from '../config/secrets.js';
+import { CLUSTER_SETTINGS, postgresFlags } from '../backup/wal-settings.js';
 import type { Logger } from '../logging/logger.js';
 
 const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -69,10 +70,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     persistent: true,
     createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--no-locale'],
-    // jit=off as in production (install.sh; the unit's MemoryDenyWriteExecute forbids LLVM's
-    // JIT), so tests and benches run the planner production runs. Measured 2026-12-03 with
-    // bench:dashboard: no difference beyond noise for the appliance's queries.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=on', '-c', 'jit=off', ...(opts.flags ?? [])],
+    // CLUSTER_SETTINGS as in production, so tests and benches run what production runs.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=on', ...postgresFlags(CLUSTER_SETTINGS), ...(opts.flags ?? [])],
     onLog: (m) => opts.logger.debug({ pg: m.trim() }, 'postgres'),
     onError: (m) => opts.logger.warn({ pg: String(m).trim() }, 'postgres'),
   });

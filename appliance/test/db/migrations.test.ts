@@ -1,8 +1,9 @@
 import t from 'tap';
+import { CLUSTER_SETTINGS } from '../../src/backup/wal-settings.js';
 import { createDataSource } from '../../src/db/data-source.js';
 import { migrations } from '../../src/db/migrations/index.js';
 import { migrateDown, migrateUp, pendingMigrations } from '../../src/db/migrator.js';
-import { createTestDatabase } from '../helpers/db.js';
+import { createTestDatabase, createTestDataSource } from '../helpers/db.js';
 
 const userTables = async (ds: ReturnType<typeof createDataSource>) =>
   ((await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`)) as { table_name: string }[]).map(
@@ -57,4 +58,11 @@ t.test('concurrent migrators are serialised by the advisory lock', async (t) => 
   t.teardown(() => Promise.all([a.destroy(), b.destroy()]).then(() => undefined));
   const [ra, rb] = await Promise.all([migrateUp(a), migrateUp(b)]);
   t.equal(ra.length + rb.length, migrations.length, 'each migration applied exactly once');
+});
+
+t.test('the embedded cluster runs with the production cluster settings (CLUSTER_SETTINGS)', async (t) => {
+  const { ds } = await createTestDataSource(t);
+  for (const [name, value] of Object.entries(CLUSTER_SETTINGS)) {
+    t.same(await ds.query(`SELECT current_setting($1) AS v`, [name]), [{ v: value }], `${name} = ${value}`);
+  }
 });
