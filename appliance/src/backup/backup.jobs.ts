@@ -6,11 +6,10 @@ import { BackupService } from './backup.service.js';
 import { configuredTargets, openTarget } from './targets/target-factory.js';
 import { LogAlerter, type Alert } from './backup-alerts.js';
 import { shipConfiguredWalSpool } from './wal-archive.service.js';
+import { WAL_SHIP_INTERVAL_S, WAL_SHIP_RETRY_MS } from './wal-spool.js';
 
 /** How often the WAL shipper looks at the spool (node-cron, with a seconds field). */
-export const WAL_SHIP_CRON = '*/5 * * * * *';
-/** After a pass where no target took a segment, wait this long before the next attempt. */
-const WAL_SHIP_RETRY_MS = 60_000;
+export const WAL_SHIP_CRON = `*/${WAL_SHIP_INTERVAL_S} * * * * *`;
 /** Re-evaluate the spool alert with the operators' channels at most this often. */
 const WAL_NOTIFY_MS = 60_000;
 

@@ -10,7 +10,7 @@ import { backupRecipients, backupTools, type BackupTools } from './backup-settin
 import { fanOut } from './fan-out.js';
 import { runPipeline } from './process-pipeline.js';
 import { walSpoolDir } from './wal-settings.js';
-import { WAL_FILE_NAME, walSpoolState, type WalSpoolState } from './wal-spool.js';
+import { WAL_FILE_NAME, walSpoolLate, walSpoolState, type WalSpoolState } from './wal-spool.js';
 import { verifyStored, type BackupTarget } from './targets/backup-target.js';
 import { configuredTargets, openTarget } from './targets/target-factory.js';
 
@@ -67,7 +67,7 @@ export interface WalShipReport {
 
 /** An alert when the oldest spooled segment is older than maxAgeS (null otherwise). */
 export function walSpoolAlert(state: WalSpoolState, maxAgeS: number, dir: string): Alert | null {
-  if (state.oldestAgeS === null || state.oldestAgeS <= maxAgeS) return null;
+  if (state.oldestAgeS === null || !walSpoolLate(state.oldestAgeS, maxAgeS)) return null;
   return {
     code: BackupAlert.walSpoolStale,
     message: `Archivage WAL en retard : ${state.segments.length} segment(s) en attente, le plus ancien depuis ${Math.round(state.oldestAgeS / 60)} min.`,
@@ -98,11 +98,11 @@ export async function shipWalSpool(opts: {
   const { segments } = opts.pending ?? (await walSpoolState(opts.dir, opts.now()));
   const shipped: string[] = [];
   let failed: string | null = null;
-  if (opts.targets.length === 0 && segments.length > 0) {
-    opts.logger.error({ pending: segments.length }, 'no wal target available; segments kept in the spool');
-    failed = segments[0]!;
-  }
-  for (const name of opts.targets.length > 0 ? segments : []) {
+  if (opts.targets.length === 0) {
+    // Nothing to seal for: no zstd/age spawned per segment just to fail.
+    if (segments.length > 0) opts.logger.error({ pending: segments.length }, 'no wal target available; segments kept in the spool');
+    failed = segments[0] ?? null;
+  } else for (const name of segments) {
     const path = join(opts.dir, name);
     try {
       await archiveWalSegment(opts.tools, opts.recipients, opts.targets, path, name, opts.logger, opts.alerter);

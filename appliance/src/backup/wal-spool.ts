@@ -23,3 +23,13 @@ export async function walSpoolState(dir: string, now: Date): Promise<WalSpoolSta
   }
   return { segments, oldestAgeS: oldest === null ? null : Math.max(0, Math.round((now.getTime() - oldest) / 1000)) };
 }
+
+/** How often the shipper looks at the spool (the scheduler job and `appliance wal ship`). */
+export const WAL_SHIP_INTERVAL_S = 5;
+/** After a pass where no target took a segment (or that failed), wait this long before the next. */
+export const WAL_SHIP_RETRY_MS = 60_000;
+
+/** The spool is late when its oldest segment waits longer than maxAgeS (alert, status). */
+export function walSpoolLate(oldestAgeS: number | null, maxAgeS: number): boolean {
+  return oldestAgeS !== null && oldestAgeS > maxAgeS;
+}

@@ -12,6 +12,7 @@ import { configuredTargets, openSource, openTarget } from '../backup/targets/tar
 import { archiveWalSegment, openWalTargets, shipConfiguredWalSpool } from '../backup/wal-archive.service.js';
 import { CLUSTER_SETTINGS, renderPostgresConf, walArchivingSettings, walSpoolDir, walSpoolScript } from '../backup/wal-settings.js';
 import { pointInTimeRestore } from '../backup/pitr.service.js';
+import { WAL_SHIP_INTERVAL_S, WAL_SHIP_RETRY_MS } from '../backup/wal-spool.js';
 import { SecretStore } from '../config/secrets.js';
 import { cliLogger, fail, loadConfigOrExit, openRuntime, type GlobalOptions } from './bootstrap.js';
 
@@ -231,7 +232,7 @@ export function registerBackupCommands(program: Command): void {
           const r = await pass().catch((err: unknown) => (logger.error({ err }, 'wal ship pass failed'), { failed: 'error' }));
           await new Promise<void>((res) => {
             wake = res;
-            setTimeout(res, r.failed ? 60_000 : 5_000).unref();
+            setTimeout(res, r.failed ? WAL_SHIP_RETRY_MS : WAL_SHIP_INTERVAL_S * 1000).unref();
           });
         }
       } catch (err) {

@@ -180,6 +180,19 @@ t.test('shipper: when every target fails the segments stay in the spool and each
   t.same(f.alerts.map((a) => a.code), [BackupAlert.uploadFailed, BackupAlert.uploadFailed], 'the failing target still alerted, per segment');
 });
 
+t.test('shipper with no target it could open: every segment kept, the first reported as not shipped', async (t) => {
+  const f = shipperFixture(t);
+  f.put('000000010000000000000002');
+  f.put('000000010000000000000001');
+  const r = await f.ship([]);
+  t.same(r.shipped, [], 'nothing shipped');
+  t.equal(r.failed, '000000010000000000000001', 'the oldest segment is the one reported');
+  t.same(readdirSync(f.dir).sort(), ['000000010000000000000001', '000000010000000000000002'], 'both kept in the spool');
+  t.same(await f.ship([]).then(() => readdirSync(f.dir).length), 2, 'and again on the next pass');
+  const empty = shipperFixture(t);
+  t.same(await empty.ship([]), { shipped: [], failed: null, remaining: 0, oldestAgeS: null }, 'an empty spool with no target is not a failure');
+});
+
 t.test('shipper: a spooled segment older than the threshold raises the spool alert', async (t) => {
   const f = shipperFixture(t);
   const down = new DirectoryStore('nas', tempDir(t, 'officine-notmounted-'), { requireMount: true });

@@ -1,3 +1,4 @@
+import { walSpoolLate } from '../../backup/wal-spool.js';
 import type { Section, StatusReport } from './status.service.js';
 
 const isErr = <T>(s: Section<T>): s is { error: string } => typeof s === 'object' && s !== null && 'error' in s && Object.keys(s).length === 1;
@@ -72,7 +73,7 @@ export function renderStatus(r: StatusReport): string {
         ? `file ${w.dir} illisible : ${w.error}`
         : w.pending === 0
           ? 'aucun'
-          : `${w.pending} segment(s), le plus ancien depuis ${Math.round((w.oldestAgeS ?? 0) / 60)} min${(w.oldestAgeS ?? 0) > w.maxAgeS ? ' — EN RETARD' : ''}`,
+          : `${w.pending} segment(s), le plus ancien depuis ${Math.round((w.oldestAgeS ?? 0) / 60)} min${walSpoolLate(w.oldestAgeS, w.maxAgeS) ? ' — EN RETARD' : ''}`,
     );
   }
 
