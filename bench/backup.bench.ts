@@ -26,6 +26,7 @@ import { startThrowawayPostgres } from '../appliance/src/backup/throwaway-postgr
 import { projectRoot } from '../appliance/src/config/version.js';
 import { createDataSource } from '../appliance/src/db/data-source.js';
 import { migrateUp } from '../appliance/src/db/migrator.js';
+import { percentile, round } from './lib/bench-util.js';
 
 const SALES_ROWS = Number(process.env.BENCH_SALES_ROWS ?? 9_000_000);
 // Each rep runs both sides; which goes first alternates, so the checkpoint and cache
@@ -52,10 +53,8 @@ async function sql(url: string, q: string, params: unknown[] = []) {
   }
 }
 
-const medianRatio = (a: { seconds: number }[], b: { seconds: number }[]) => {
-  const r = a.map((x, i) => x.seconds / b[i]!.seconds).sort((p, q) => p - q);
-  return +r[Math.floor(r.length / 2)]!.toFixed(3);
-};
+/** Median (nearest rank) of the per-rep ratios a/b. */
+const medianRatio = (a: { seconds: number }[], b: { seconds: number }[]) => round(percentile(a.map((x, i) => x.seconds / b[i]!.seconds), 50), 3);
 
 const best = (xs: { seconds: number; rssKb: number }[]) => ({ seconds: Math.min(...xs.map((x) => x.seconds)), rssKb: Math.max(...xs.map((x) => x.rssKb)) });
 
