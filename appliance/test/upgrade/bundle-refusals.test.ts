@@ -104,6 +104,21 @@ t.test('refuses a bundle built for another platform', async (t) => {
   t.equal(m.platform, `${process.platform}-${process.arch}`, 'a bundle records the platform it was built on');
   const other = process.arch === 'arm64' ? 'linux-x64' : 'linux-arm64';
   await refused(t, await bundle({ platform: other }), 'wrong_platform');
+
+  // A bundle signed before platforms were recorded (no field) still verifies.
+  const legacy = join(root, 'no-platform.tar.gz');
+  let manifestBytes = Buffer.alloc(0);
+  await rewriteBundle(good, legacy, (name, data) => {
+    if (name === 'manifest.json') {
+      const { platform: _dropped, ...rest } = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+      manifestBytes = Buffer.from(JSON.stringify(rest, null, 1) + '\n');
+      return manifestBytes;
+    }
+    if (name === 'manifest.sig') return Buffer.from(JSON.stringify(signDetached(manifestBytes, pinnedKey.privatePem)) + '\n');
+    return data;
+  });
+  const m2 = await verify(legacy);
+  t.equal(m2.platform, undefined, 'no platform recorded: accepted (a runtime that cannot start fails the health gate and rolls back)');
 });
 
 t.test('refuses a symlink entry', async (t) => {
